@@ -1,0 +1,74 @@
+package enclave
+
+import "context"
+
+// PrincipalKind says what sort of identity acts.
+type PrincipalKind string
+
+// The kinds of principal. Issue-by-issue more kinds of service principal
+// arrive; a user is always a person.
+const (
+	PrincipalUser    PrincipalKind = "user"
+	PrincipalService PrincipalKind = "service"
+	PrincipalSystem  PrincipalKind = "system"
+)
+
+// Actor is who is making a request, as established by authentication. It
+// travels in the request's context from the transport layer to the services,
+// which authorize and audit with it.
+type Actor struct {
+	PrincipalID string
+	Kind        PrincipalKind
+	Name        string
+	// AuthMethod says how the actor proved who it is ("token", "bootstrap-credential").
+	AuthMethod string
+	// TokenID identifies the credential used, for audit and revocation.
+	TokenID string
+	// PlatformAdmin marks the bootstrap administrator, the only role that
+	// exists until full role assignments arrive.
+	PlatformAdmin bool
+	// SourceAddr, UserAgent and RequestID describe the request for audit.
+	SourceAddr string
+	UserAgent  string
+	RequestID  string
+}
+
+// SystemActor is the actor for work the platform does on its own behalf
+// (background tasks, bootstrap).
+func SystemActor(what string) *Actor {
+	return &Actor{PrincipalID: "system", Kind: PrincipalSystem, Name: what, AuthMethod: "internal"}
+}
+
+type actorKey struct{}
+
+// WithActor returns a context that carries a.
+func WithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx, or nil when the request is anonymous.
+func ActorFrom(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey{}).(*Actor)
+	return a
+}
+
+// RequestMeta is what the transport knows about a request before
+// authentication: it lets anonymous events (a failed sign-in) be audited.
+type RequestMeta struct {
+	SourceAddr string
+	UserAgent  string
+	RequestID  string
+}
+
+type metaKey struct{}
+
+// WithRequestMeta returns a context that carries m.
+func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
+	return context.WithValue(ctx, metaKey{}, m)
+}
+
+// RequestMetaFrom returns the request metadata in ctx, if any.
+func RequestMetaFrom(ctx context.Context) RequestMeta {
+	m, _ := ctx.Value(metaKey{}).(RequestMeta)
+	return m
+}
