@@ -75,4 +75,7 @@ export ENCLAVE_TEST_POSTGRES="postgres://enclave@127.0.0.1:$PGPORT/postgres?sslm
 log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
 
 if [ "$#" -eq 0 ]; then set -- ./...; fi
-go test -count=1 -timeout 25m "$@"
+race=""
+# The race detector needs cgo and a C compiler; use it when the machine has them.
+if [ "$(go env CGO_ENABLED)" = 1 ] && command -v "$(go env CC)" >/dev/null 2>&1; then race="-race"; fi
+go test $race -count=1 -timeout 25m "$@"

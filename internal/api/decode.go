@@ -66,6 +66,9 @@ func jsonError(err error) error {
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name, _ := strconv.Unquote(f)
+		if name == "" {
+			return enclave.FieldError("body", "unknown field \"\" (an empty key)")
+		}
 		return enclave.FieldError(name, "unknown field %q", name)
 	}
 	return enclave.FieldError("body", "request body is not valid JSON: %s", err.Error())

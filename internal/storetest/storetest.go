@@ -33,7 +33,13 @@ type Backend struct {
 // Backends returns SQLite, and PostgreSQL when ENCLAVE_TEST_POSTGRES is set.
 func Backends() []Backend {
 	bs := []Backend{{Name: "sqlite", URL: func(t testing.TB) string {
-		return sqlite.URL(filepath.Join(t.TempDir(), "enclave.db"))
+		// Not t.TempDir: inside a fuzz target it can hand successive inputs the same directory.
+		dir, err := os.MkdirTemp("", "enclave-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return sqlite.URL(filepath.Join(dir, "enclave.db"))
 	}}}
 	if base := os.Getenv(PostgresEnv); base != "" {
 		bs = append(bs, Backend{Name: "postgres", URL: func(t testing.TB) string { return freshPostgres(t, base) }})
