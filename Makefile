@@ -11,4 +11,4 @@ test:
 	./scripts/test.sh
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./bench/...
+	go run ./bench

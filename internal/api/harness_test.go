@@ -22,14 +22,14 @@ import (
 
 // env is one API over one fresh database, with an administrator signed in.
 type env struct {
-	t          *testing.T
+	t          testing.TB
 	db         *sqlstore.DB
 	srv        *httptest.Server
 	api        *api.Server
 	adminToken string
 }
 
-func newEnv(t *testing.T, db *sqlstore.DB) *env {
+func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
 	cfg := config.Default()
 	svc := server.NewServices(db, nil, cfg)
@@ -57,7 +57,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("response is not JSON: %v: %s", err, r.body)

@@ -63,6 +63,9 @@ type Store interface {
 
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	// GetTokenWithPrincipal returns a token and its principal in one lookup:
+	// it runs on every authenticated request.
+	GetTokenWithPrincipal(ctx context.Context, hash []byte) (*Token, *Principal, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 }

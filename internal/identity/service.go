@@ -235,7 +235,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Act
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
 		return nil, errBadToken
 	}
-	t, err := s.Store.GetTokenByHash(ctx, hashSecret(secret))
+	t, p, err := s.Store.GetTokenWithPrincipal(ctx, hashSecret(secret))
 	if enclave.IsCode(err, enclave.CodeNotFound) {
 		return nil, errBadToken
 	}
@@ -243,14 +243,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Act
 		return nil, err
 	}
 	now := s.Clock.Now()
-	if t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
-		return nil, errBadToken
-	}
-	p, err := s.Store.GetPrincipal(ctx, t.PrincipalID)
-	if err != nil {
-		return nil, err
-	}
-	if p.Disabled {
+	if t.RevokedAt != nil || !now.Before(t.ExpiresAt) || p.Disabled {
 		return nil, errBadToken
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchInterval {

@@ -193,6 +193,13 @@ func TestConformanceIdentity(t *testing.T) {
 		if err != nil || gt.LastUsedAt == nil || !gt.LastUsedAt.Equal(t0.Add(time.Minute)) || gt.RevokedAt != nil {
 			t.Fatalf("token: %+v %v", gt, err)
 		}
+		wt, wp, err := s.GetTokenWithPrincipal(ctx, []byte("h"))
+		if err != nil || wt.ID != "t1" || wp.Name != "admin" || !wp.PlatformAdmin || wt.LastUsedAt == nil {
+			t.Fatalf("token with principal: %+v %+v %v", wt, wp, err)
+		}
+		if _, _, err := s.GetTokenWithPrincipal(ctx, []byte("nope")); !enclave.IsCode(err, enclave.CodeNotFound) {
+			t.Fatalf("missing token: %v", err)
+		}
 		if err := s.RevokeToken(ctx, "t1", t0); err != nil {
 			t.Fatal(err)
 		}

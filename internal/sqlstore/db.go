@@ -89,6 +89,7 @@ type DB struct {
 	Dialect  Dialect
 	Migrator Migrator
 	rebound  sync.Map // query → rebound query
+	stmts    sync.Map // query → *sql.Stmt
 }
 
 var _ enclave.Transactor = (*DB)(nil)
@@ -121,8 +122,15 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 	return db.Migrator.MigrationStatus(ctx, db.SQL)
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close closes the database and its prepared statements.
+func (db *DB) Close() error {
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
+	return db.SQL.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
@@ -182,15 +190,47 @@ func (db *DB) rebind(query string) string {
 	return r
 }
 
+// stmt returns the query prepared once per connection, or nil if it cannot
+// be prepared (the caller then runs it unprepared, to get the real error).
+// Parsing SQL is most of the cost of a small SQLite query, and every
+// authenticated request runs the same few.
+func (db *DB) stmt(ctx context.Context, query string) *sql.Stmt {
+	if v, ok := db.stmts.Load(query); ok {
+		st := v.(*sql.Stmt)
+		if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+			return tx.StmtContext(ctx, st)
+		}
+		return st
+	}
+	st, err := db.SQL.PrepareContext(context.WithoutCancel(ctx), db.rebind(query))
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return db.stmt(ctx, query)
+}
+
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return db.q(ctx).ExecContext(ctx, db.rebind(query), args...)
 }
 
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.q(ctx).QueryContext(ctx, db.rebind(query), args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.q(ctx).QueryRowContext(ctx, db.rebind(query), args...)
 }
 

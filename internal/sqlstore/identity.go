@@ -106,6 +106,25 @@ func (s *IdentityStore) GetTokenByHash(ctx context.Context, hash []byte) (*ident
 	return t, s.DB.translate(err, "token")
 }
 
+// GetTokenWithPrincipal implements identity.Store.
+func (s *IdentityStore) GetTokenWithPrincipal(ctx context.Context, hash []byte) (*identity.Token, *identity.Principal, error) {
+	var t identity.Token
+	var p identity.Principal
+	var created, expires, pcreated int64
+	var used, revoked sql.NullInt64
+	err := s.DB.queryRow(ctx, `SELECT t.id, t.principal_id, t.name, t.hash, t.created_at, t.expires_at, t.last_used_at, t.revoked_at,
+		p.id, p.kind, p.name, p.display_name, p.platform_admin, p.disabled, p.created_at
+		FROM tokens t JOIN principals p ON p.id = t.principal_id WHERE t.hash = ?`, hash).Scan(
+		&t.ID, &t.PrincipalID, &t.Name, &t.Hash, &created, &expires, &used, &revoked,
+		&p.ID, &p.Kind, &p.Name, &p.DisplayName, &p.PlatformAdmin, &p.Disabled, &pcreated)
+	if err != nil {
+		return nil, nil, s.DB.translate(err, "token")
+	}
+	t.CreatedAt, t.ExpiresAt, p.CreatedAt = fromMicros(created), fromMicros(expires), fromMicros(pcreated)
+	t.LastUsedAt, t.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
+	return &t, &p, nil
+}
+
 // TouchToken implements identity.Store.
 func (s *IdentityStore) TouchToken(ctx context.Context, id string, at time.Time) error {
 	_, err := s.DB.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, micros(at), id)
