@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -87,12 +86,14 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// recorder remembers the status and size of a response.
+// recorder remembers the status and size of a response and, when keep is
+// set, a copy of its body (for idempotent replay).
 type recorder struct {
 	http.ResponseWriter
 	code  int
 	bytes int
 	wrote bool
+	keep  *bytes.Buffer
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -105,6 +106,9 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.code, r.wrote = http.StatusOK, true
+	}
+	if r.keep != nil {
+		r.keep.Write(b)
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n
@@ -260,7 +264,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt route) er
 		_, _ = w.Write(rec.Body)
 		return nil
 	}
-	cap := &capture{ResponseWriter: w}
+	cap := &recorder{ResponseWriter: w, keep: &bytes.Buffer{}}
 	herr := rt.handle(cap, r)
 	if herr != nil {
 		// Write the problem through the capture so that it is replayed too.
@@ -279,40 +283,8 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt route) er
 		}
 		return nil
 	}
-	if err := s.Idempotency.Finish(bg, principal, key, cap.status(), cap.Header().Get("Content-Type"), cap.buf.Bytes()); err != nil {
+	if err := s.Idempotency.Finish(bg, principal, key, cap.status(), cap.Header().Get("Content-Type"), cap.keep.Bytes()); err != nil {
 		s.Logger.ErrorContext(bg, "idempotent response not stored", "error", err.Error())
 	}
 	return nil
 }
-
-// capture keeps a copy of the response for idempotent replay.
-type capture struct {
-	http.ResponseWriter
-	buf   bytes.Buffer
-	code  int
-	wrote bool
-}
-
-func (c *capture) WriteHeader(code int) {
-	if !c.wrote {
-		c.code, c.wrote = code, true
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *capture) Write(b []byte) (int, error) {
-	if !c.wrote {
-		c.code, c.wrote = http.StatusOK, true
-	}
-	c.buf.Write(b)
-	return c.ResponseWriter.Write(b)
-}
-
-func (c *capture) status() int {
-	if c.code == 0 {
-		return http.StatusOK
-	}
-	return c.code
-}
-
-var _ = slog.Default

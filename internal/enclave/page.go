@@ -50,3 +50,14 @@ func EncodeCursor(after string) string {
 	raw, _ := json.Marshal(Cursor{After: after})
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
+
+// PageOf trims a list fetched with one item more than the page size to
+// the page, and returns the token of the next page (empty on the last one),
+// made from the sort key of the page's last item.
+func PageOf[T any](items []T, size int, key func(T) string) ([]T, string) {
+	if len(items) <= size {
+		return items, ""
+	}
+	items = items[:size]
+	return items, EncodeCursor(key(items[len(items)-1]))
+}

@@ -76,11 +76,8 @@ func (q *Queue) List(ctx context.Context, f Filter, page enclave.Page) ([]*Task,
 	if err != nil {
 		return nil, "", err
 	}
-	if len(ts) <= page.Size {
-		return ts, "", nil
-	}
-	ts = ts[:page.Size]
-	return ts, enclave.EncodeCursor(ts[len(ts)-1].ID), nil
+	ts, next := enclave.PageOf(ts, page.Size, func(t *Task) string { return t.ID })
+	return ts, next, nil
 }
 
 // Retry makes a dead task pending again. Only dead tasks can be retried: a

@@ -78,7 +78,8 @@ func (s *Service) ListProjects(ctx context.Context, zoneName string, f ProjectFi
 	if err != nil {
 		return nil, "", err
 	}
-	return pageOf(ps, page.Size, func(p *Project) string { return p.Name })
+	ps, next := enclave.PageOf(ps, page.Size, func(p *Project) string { return p.Name })
+	return ps, next, nil
 }
 
 // UpdateProject changes a project. Lowering its maximum classification

@@ -79,7 +79,8 @@ func (s *Service) ListZones(ctx context.Context, f ZoneFilter, page enclave.Page
 	if err != nil {
 		return nil, "", err
 	}
-	return pageOf(zs, page.Size, func(z *Zone) string { return z.Name })
+	zs, next := enclave.PageOf(zs, page.Size, func(z *Zone) string { return z.Name })
+	return zs, next, nil
 }
 
 // UpdateZone changes a zone's display name, tags or lifecycle state. A zone
@@ -188,14 +189,6 @@ func (s *Service) DeleteZone(ctx context.Context, name string) error {
 		return s.Audit.Record(ctx, audit.Event{Action: "zone.delete", TargetType: "zone", TargetID: z.ID,
 			Scope: string(access.ZoneScope(z.Name)), Details: map[string]any{"name": z.Name}})
 	})
-}
-
-func pageOf[T any](items []T, size int, key func(T) string) ([]T, string, error) {
-	if len(items) <= size {
-		return items, "", nil
-	}
-	items = items[:size]
-	return items, enclave.EncodeCursor(key(items[len(items)-1])), nil
 }
 
 func orEmpty(t enclave.Tags) enclave.Tags {
