@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/enclave-ml/enclave/internal/localca"
 	"github.com/enclave-ml/enclave/internal/storetest"
 )
 
@@ -446,5 +448,86 @@ func TestConfigShowMasksSecrets(t *testing.T) {
 	out := c.ok("config", "show", "--database", "postgres://enclave:hunter2@db/enclave")
 	if strings.Contains(out, "hunter2") || !strings.Contains(out, "[SECRET]") {
 		t.Fatalf("config show: %s", out)
+	}
+}
+
+// TestOwnCertificate: --tls-cert and --tls-key serve the operator's
+// certificate instead of the local CA's, and /metrics (with a token) shows
+// request counts and the database pool.
+func TestOwnCertificate(t *testing.T) {
+	certDir := t.TempDir()
+	files, _, err := localca.Ensure(certDir, []string{"enclave.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := t.TempDir()
+	s := startServer(t, "--data-dir", dataDir, "--tls-cert", files.ServerCert, "--tls-key", files.ServerKey)
+	if s.caFile != "" {
+		t.Fatalf("a server with its own certificate printed a local CA: %s", s.caFile)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "tls")); !os.IsNotExist(err) {
+		t.Fatal("a local CA was created although a certificate was given")
+	}
+	s.caFile = files.CACert // the operator's CA, which clients are given out of band
+	c := newCLI(t)
+	c.login(s)
+	c.ok("zone", "create", "tls-zone", "--region", "eu")
+
+	cfgRaw, _ := os.ReadFile(c.config)
+	var token string
+	for _, line := range strings.Split(string(cfgRaw), "\n") {
+		if v, ok := strings.CutPrefix(line, "token: "); ok {
+			token = strings.Trim(v, `"'`)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := httpsClient(t, files.CACert).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`enclave_http_requests_total{method="POST",route="/api/v1/zones",status="201"} 1`,
+		`go_sql_open_connections{db_name="enclave"}`, "enclave_http_request_duration_seconds_bucket"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// A certificate without its key is a usage error.
+	_, errOut, code := c.run("", "server", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--tls-cert", files.ServerCert)
+	if code != 2 || !strings.Contains(errOut, "tls.key") {
+		t.Fatalf("cert without key: exit %d %s", code, errOut)
+	}
+}
+
+// TestConfigPrecedence: defaults < file < ENCLAVE_* < flags, through the real binary.
+func TestConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "enclave.yaml")
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:1111\nlog:\n  level: warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	show := func(env []string, args ...string) string {
+		c := newCLI(t)
+		out, errOut, code := c.runEnv(env, append([]string{"config", "show"}, args...)...)
+		if code != 0 {
+			t.Fatalf("config show: %d %s", code, errOut)
+		}
+		return out
+	}
+	if out := show(nil, "--config", file); !strings.Contains(out, "listen: 127.0.0.1:1111") || !strings.Contains(out, "level: warn") {
+		t.Fatalf("file: %s", out)
+	}
+	if out := show([]string{"ENCLAVE_CONFIG=" + file, "ENCLAVE_LISTEN=127.0.0.1:2222"}); !strings.Contains(out, "listen: 127.0.0.1:2222") || !strings.Contains(out, "level: warn") {
+		t.Fatalf("env over file: %s", out)
+	}
+	if out := show([]string{"ENCLAVE_LISTEN=127.0.0.1:2222"}, "--config", file, "--listen", "127.0.0.1:3333"); !strings.Contains(out, "listen: 127.0.0.1:3333") {
+		t.Fatalf("flag over env: %s", out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("lisen: x\n"), 0o600)
+	c := newCLI(t)
+	if _, errOut, code := c.run("", "config", "show", "--config", bad); code == 0 || !strings.Contains(errOut, "lisen") {
+		t.Fatalf("unknown key: %d %s", code, errOut)
 	}
 }
