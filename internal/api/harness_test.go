@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,7 +35,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	cfg := config.Default()
 	svc := server.NewServices(db, nil, cfg)
 	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Authorizer: access.AdminOnly{},
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, MaxBodyBytes: 4096, Version: "test", Logger: slog.New(slog.DiscardHandler)}
+		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, MaxBodyBytes: 4096, Version: "test", Logger: testLogger()}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, srv: srv, api: a}
@@ -113,3 +114,8 @@ func (e *env) events(requestID string) []string {
 }
 
 var _ = enclave.CodeInternal
+
+// testLogger shows errors (with their causes) on stderr, and nothing else.
+func testLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}

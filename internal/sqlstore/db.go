@@ -146,6 +146,12 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 	if err != nil {
 		return db.translate(err, "begin transaction")
 	}
+	var misses []string
+	defer func() {
+		for _, q := range misses { // the transaction's connection is back in the pool
+			db.prepare(ctx, q)
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -159,7 +165,8 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 			err = db.translate(cerr, "commit")
 		}
 	}()
-	return fn(context.WithValue(ctx, txKey{}, tx))
+	ctx = context.WithValue(context.WithValue(ctx, txKey{}, tx), missKey{}, &misses)
+	return fn(ctx)
 }
 
 // InTransaction reports whether ctx carries a transaction.
@@ -190,28 +197,45 @@ func (db *DB) rebind(query string) string {
 	return r
 }
 
-// stmt returns the query prepared once per connection, or nil if it cannot
-// be prepared (the caller then runs it unprepared, to get the real error).
-// Parsing SQL is most of the cost of a small SQLite query, and every
-// authenticated request runs the same few.
+// stmt returns the query prepared once per connection, or nil when the
+// caller should run it unprepared. Parsing SQL is most of the cost of a small
+// SQLite query, and every authenticated request runs the same few.
+//
+// A statement is never prepared from inside a transaction: preparing takes
+// a connection from the pool, and a transaction holding SQLite's write lock
+// while waiting for a connection held by a writer waiting for that lock
+// would deadlock. Such queries run unprepared and are prepared once the
+// transaction has ended (see InTx).
 func (db *DB) stmt(ctx context.Context, query string) *sql.Stmt {
+	tx, inTx := ctx.Value(txKey{}).(*sql.Tx)
 	if v, ok := db.stmts.Load(query); ok {
-		st := v.(*sql.Stmt)
-		if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-			return tx.StmtContext(ctx, st)
+		if inTx {
+			return tx.StmtContext(ctx, v.(*sql.Stmt))
 		}
-		return st
+		return v.(*sql.Stmt)
 	}
+	if inTx {
+		if misses, ok := ctx.Value(missKey{}).(*[]string); ok {
+			*misses = append(*misses, query)
+		}
+		return nil
+	}
+	return db.prepare(ctx, query)
+}
+
+func (db *DB) prepare(ctx context.Context, query string) *sql.Stmt {
 	st, err := db.SQL.PrepareContext(context.WithoutCancel(ctx), db.rebind(query))
 	if err != nil {
 		return nil
 	}
 	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
 		st.Close()
-		st = prev.(*sql.Stmt)
+		return prev.(*sql.Stmt)
 	}
-	return db.stmt(ctx, query)
+	return st
 }
+
+type missKey struct{}
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := db.stmt(ctx, query); st != nil {
