@@ -25,8 +25,25 @@ type route struct {
 	out            any // response body type
 	status         int // success status
 	query          []param
-	handle         func(w http.ResponseWriter, r *http.Request) error
+	// scope says where the permission is checked. The default, scopePath,
+	// is the scope the path names (platform, zone or project).
+	scope  scopeRule
+	handle func(w http.ResponseWriter, r *http.Request) error
 }
+
+// scopeRule says how a route's scope is found.
+type scopeRule int
+
+const (
+	// scopePath: the scope is named by the path's zone and project values,
+	// or is the platform when it names neither.
+	scopePath scopeRule = iota
+	// scopeInService: the scope is in the body or in the resource the route
+	// acts on (an assignment's scope, an elevation's). The dispatcher checks
+	// that the caller holds the permission at some scope; the service checks
+	// it again at the resource's own scope.
+	scopeInService
+)
 
 type param struct{ name, desc string }
 
@@ -38,6 +55,16 @@ var (
 // routes is the route table: the router, authorization and the OpenAPI
 // document are all built from it.
 func (s *Server) routes() []route {
+	var rs []route
+	rs = append(rs, s.coreRoutes()...)
+	rs = append(rs, s.identityRoutes()...)
+	rs = append(rs, s.accessRoutes()...)
+	return rs
+}
+
+// coreRoutes are the platform core's: operations, sign-in, zones,
+// projects, environments and tasks.
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", public: true, summary: "Liveness: the process serves requests", tag: "operations", out: Status{}, status: 200, handle: s.healthz},
 		{method: "GET", pattern: "/readyz", public: true, summary: "Readiness: the database answers", tag: "operations", out: Status{}, status: 200, handle: s.readyz},

@@ -24,8 +24,17 @@ type Actor struct {
 	AuthMethod string
 	// TokenID identifies the credential used, for audit and revocation.
 	TokenID string
-	// PlatformAdmin marks the bootstrap administrator, the only role that
-	// exists until full role assignments arrive.
+	// TokenKind is the kind of token presented: login, session, pat or service.
+	TokenKind string
+	// TokenScopes limits the actor to these permission patterns, on top of
+	// what its roles grant; nil means no limit beyond the roles. A personal
+	// access token carries the subset its holder chose; the session of a
+	// person who must still enrol in MFA carries only the enrolment scopes.
+	TokenScopes []string
+	// MFA says whether the sign-in behind the token used a second factor.
+	MFA bool
+	// PlatformAdmin marks the bootstrap administrator, who holds the
+	// Platform Admin role at the root scope without an assignment.
 	PlatformAdmin bool
 	// SourceAddr, UserAgent and RequestID describe the request for audit.
 	SourceAddr string
