@@ -31,22 +31,39 @@ const (
 	EnvironmentsRead  Permission = "environments/read"
 	EnvironmentsWrite Permission = "environments/write"
 	TasksRead         Permission = "platform/tasks/read"
+	SettingsRead      Permission = "platform/settings/read"
+	SettingsWrite     Permission = "platform/settings/write"
+
+	UsersRead                    Permission = "identity/users/read"
+	UsersWrite                   Permission = "identity/users/write"
+	GroupsRead                   Permission = "identity/groups/read"
+	GroupsWrite                  Permission = "identity/groups/write"
+	ServicePrincipalsRead        Permission = "identity/service-principals/read"
+	ServicePrincipalsWrite       Permission = "identity/service-principals/write"
+	ServicePrincipalSecretsWrite Permission = "identity/service-principals/secrets/write"
+
+	// Self-service permissions act on the caller's own identity. Every
+	// authenticated principal holds them; a token's scopes can still narrow them.
+	SelfRead          Permission = "self/read"
+	SelfTokensWrite   Permission = "self/tokens/write"
+	SelfMFAWrite      Permission = "self/mfa/write"
+	SelfPasswordWrite Permission = "self/password/write"
 	TasksWrite        Permission = "platform/tasks/write"
 	MetricsRead       Permission = "platform/metrics/read"
 )
 
-// Valid reports whether p is well formed: lowercase path segments of letters
-// and '-', optionally ending in the wildcard '*'.
+// Valid reports whether p is well formed: two or more "/"-separated
+// segments of lowercase letters and '-', any of which may be the wildcard "*".
 func (p Permission) Valid() bool {
-	if p == Authenticated {
+	if p == Authenticated || p == "*" {
 		return true
 	}
 	segs := strings.Split(string(p), "/")
 	if len(segs) < 2 {
 		return false
 	}
-	for i, s := range segs {
-		if s == "*" && i == len(segs)-1 {
+	for _, s := range segs {
+		if s == "*" {
 			continue
 		}
 		if s == "" {
@@ -61,13 +78,29 @@ func (p Permission) Valid() bool {
 	return true
 }
 
-// Matches reports whether the granted pattern (which may end in "*") covers p.
+// Matches reports whether the granted pattern covers p. A pattern is a
+// permission whose segments may be "*", which stands for one or more whole
+// segments: "datasets/*" covers "datasets/read" and
+// "datasets/contents/read"; "*/read" covers every read; "airlock/*/approve"
+// covers "airlock/exports/approve".
 func Matches(granted, p Permission) bool {
 	if granted == p || granted == "*" {
 		return true
 	}
-	if g, ok := strings.CutSuffix(string(granted), "*"); ok {
-		return strings.HasPrefix(string(p), g)
+	return matchSegs(strings.Split(string(granted), "/"), strings.Split(string(p), "/"))
+}
+
+func matchSegs(pat, segs []string) bool {
+	if len(pat) == 0 {
+		return len(segs) == 0
+	}
+	if pat[0] != "*" {
+		return len(segs) > 0 && segs[0] == pat[0] && matchSegs(pat[1:], segs[1:])
+	}
+	for i := 1; i <= len(segs); i++ { // "*" takes one or more segments
+		if matchSegs(pat[1:], segs[i:]) {
+			return true
+		}
 	}
 	return false
 }
