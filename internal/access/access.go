@@ -130,6 +130,9 @@ func (s Scope) Within(parent Scope) bool {
 // Authorizer decides whether the actor in ctx may perform p at scope.
 type Authorizer interface {
 	Authorize(ctx context.Context, p Permission, scope Scope) error
+	// AuthorizeSomewhere checks that the actor holds p at some scope: the
+	// first gate of routes whose scope only the service knows.
+	AuthorizeSomewhere(ctx context.Context, p Permission) error
 }
 
 // AdminOnly is the authorizer of the platform core: the platform

@@ -28,6 +28,7 @@ type Server struct {
 	Zones       *zone.Service
 	Identity    *identity.Service
 	Queue       *workqueue.Queue
+	Access      *access.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// Ready reports whether the server can serve (the database answers).

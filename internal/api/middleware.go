@@ -175,8 +175,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 		}
 		ri.actorCtx = ctx
 		r = r.WithContext(ctx)
-		if err := s.Authorizer.Authorize(ctx, rt.perm, scopeOf(r)); err != nil {
-			return err
+		authz := s.Authorizer.Authorize(ctx, rt.perm, scopeOf(r))
+		if rt.scope == scopeInService {
+			authz = s.Authorizer.AuthorizeSomewhere(ctx, rt.perm)
+		}
+		if authz != nil {
+			return authz
 		}
 	}
 	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && r.Header.Get(IdempotencyHeader) != "" {

@@ -64,6 +64,7 @@ type Main struct {
 // Services are the domain services, wired to their stores.
 type Services struct {
 	Audit    *audit.Recorder
+	Access   *access.Service
 	Identity *identity.Service
 	Zones    *zone.Service
 	Queue    *workqueue.Queue
@@ -77,15 +78,19 @@ type Services struct {
 // NewServices wires the services over db.
 func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Services {
 	rec := &audit.Recorder{Store: &sqlstore.AuditStore{DB: db}, Clock: clock}
-	return &Services{
+	queue := &workqueue.Queue{Store: &sqlstore.TaskStore{DB: db}, Tx: db, Audit: rec, Clock: clock}
+	svc := &Services{
 		Audit:     rec,
+		Access:    &access.Service{Store: &sqlstore.AccessStore{DB: db}, Tx: db, Audit: rec, Queue: queue, Clock: clock},
 		Identity:  &identity.Service{Store: &sqlstore.IdentityStore{DB: db}, Tx: db, Audit: rec, Clock: clock, TokenTTL: cfg.Auth.TokenTTL},
 		Zones:     &zone.Service{Store: &sqlstore.ZoneStore{DB: db}, Tx: db, Audit: rec, Clock: clock},
-		Queue:     &workqueue.Queue{Store: &sqlstore.TaskStore{DB: db}, Tx: db, Audit: rec, Clock: clock},
+		Queue:     queue,
 		Outbox:    &outbox.Outbox{Store: &sqlstore.OutboxStore{DB: db}, Clock: clock},
 		Handlers:  map[string]workqueue.Handler{},
 		Receivers: map[string]outbox.Receiver{},
 	}
+	svc.Handlers[access.ExpireElevationTask] = svc.Access.ExpireElevation
+	return svc
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -156,7 +161,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		collectors.NewDBStatsCollector(m.DB.SQL, "enclave"))
 	srv := &api.Server{
 		Zones: m.Services.Zones, Identity: m.Services.Identity, Queue: m.Services.Queue,
-		Authorizer: access.AdminOnly{}, Idempotency: &sqlstore.IdempotencyStore{DB: m.DB},
+		Access: m.Services.Access, Authorizer: m.Services.Access, Idempotency: &sqlstore.IdempotencyStore{DB: m.DB},
 		Ready: m.DB.Ping, Logger: m.Logger, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Clock: m.Clock, Version: m.Version,
 	}

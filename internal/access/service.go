@@ -1,0 +1,323 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/enclave-ml/enclave/internal/audit"
+	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/workqueue"
+	"github.com/google/uuid"
+)
+
+// Service is the one authorizer, and manages role assignments and
+// just-in-time elevations.
+type Service struct {
+	Store Store
+	Tx    enclave.Transactor
+	Audit *audit.Recorder
+	Queue *workqueue.Queue
+	Clock enclave.Clock
+}
+
+var _ Authorizer = (*Service)(nil)
+
+// Decision is the answer to "may this principal do this here", with why.
+type Decision struct {
+	Allowed    bool          `json:"allowed"`
+	Principal  string        `json:"principal"`
+	Permission Permission    `json:"permission"`
+	Scope      Scope         `json:"scope"`
+	Reason     string        `json:"reason"`
+	Granting   []*Assignment `json:"granting,omitempty"`
+	// Considered are the assignments that apply at the scope without
+	// granting the permission, each with why not.
+	Considered []Consideration `json:"considered,omitempty"`
+}
+
+// Consideration is an assignment that applies but does not grant.
+type Consideration struct {
+	Assignment *Assignment `json:"assignment"`
+	Why        string      `json:"why"`
+}
+
+// subject is what a decision is made about.
+type subject struct {
+	id, name      string
+	platformAdmin bool
+	tokenScopes   []string
+}
+
+func (s *Service) decide(ctx context.Context, sub subject, p Permission, scope Scope, anywhere bool) (*Decision, error) {
+	d := &Decision{Principal: sub.name, Permission: p, Scope: scope}
+	if sub.tokenScopes != nil {
+		carried := false
+		for _, ts := range sub.tokenScopes {
+			carried = carried || Matches(Permission(ts), p)
+		}
+		if !carried {
+			d.Reason = fmt.Sprintf("the token used carries only the scopes %s, which do not cover %s", strings.Join(sub.tokenScopes, ", "), p)
+			return d, nil
+		}
+	}
+	if strings.HasPrefix(string(p), "self/") {
+		d.Allowed, d.Reason = true, "every principal may act on its own identity"
+		return d, nil
+	}
+	as, err := s.Store.AssignmentsOf(ctx, sub.id, s.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if sub.platformAdmin {
+		as = append([]*Assignment{{ID: "bootstrap", AssigneeID: sub.id, AssigneeKind: AssigneeUser, AssigneeName: sub.name,
+			Role: PlatformAdminRole, Scope: PlatformScope, CreatedBy: "bootstrap"}}, as...)
+	}
+	for _, a := range as {
+		if !anywhere && !scope.Within(a.Scope) {
+			continue
+		}
+		role, ok := RoleByID(a.Role)
+		if !ok {
+			continue
+		}
+		if role.Allows(p) {
+			d.Granting = append(d.Granting, a)
+			continue
+		}
+		why := fmt.Sprintf("role %s does not include %s", role.ID, p)
+		if n, ok := role.excluding(p); ok {
+			why = fmt.Sprintf("role %s excludes %s (not-action %s)", role.ID, p, n)
+		}
+		d.Considered = append(d.Considered, Consideration{Assignment: a, Why: why})
+	}
+	switch {
+	case len(d.Granting) > 0:
+		a := d.Granting[0]
+		d.Allowed = true
+		d.Reason = fmt.Sprintf("role %s at %s", a.Role, a.Scope)
+		if a.ViaGroup != "" {
+			d.Reason += " through group " + a.ViaGroup
+		}
+		if a.ElevationID != "" {
+			d.Reason += " (just-in-time elevation " + a.ElevationID + ")"
+		}
+	case len(d.Considered) > 0:
+		d.Reason = fmt.Sprintf("no assignment grants %s at %s", p, scope)
+	case anywhere:
+		d.Reason = fmt.Sprintf("no assignment anywhere grants %s", p)
+	default:
+		d.Reason = fmt.Sprintf("%s has no role at %s or above", sub.name, scope)
+	}
+	return d, nil
+}
+
+func actorSubject(a *enclave.Actor) subject {
+	return subject{id: a.PrincipalID, name: a.Name, platformAdmin: a.PlatformAdmin, tokenScopes: a.TokenScopes}
+}
+
+// Authorize implements Authorizer: the actor in ctx may perform p at scope
+// if the token it used carries p and one of its assignments (direct,
+// through a group, or from an active elevation) at scope or above grants p.
+func (s *Service) Authorize(ctx context.Context, p Permission, scope Scope) error {
+	return s.authorize(ctx, p, scope, false)
+}
+
+// AuthorizeSomewhere checks that the actor holds p at some scope. Routes
+// whose scope is known only to the service use it as a first gate.
+func (s *Service) AuthorizeSomewhere(ctx context.Context, p Permission) error {
+	return s.authorize(ctx, p, PlatformScope, true)
+}
+
+func (s *Service) authorize(ctx context.Context, p Permission, scope Scope, anywhere bool) error {
+	a := enclave.ActorFrom(ctx)
+	if a == nil {
+		return enclave.Errorf(enclave.CodeUnauthenticated, "authentication required")
+	}
+	if p == Authenticated {
+		return nil
+	}
+	d, err := s.decide(ctx, actorSubject(a), p, scope, anywhere)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		where := " at " + string(scope)
+		if anywhere {
+			where = ""
+		}
+		return enclave.Errorf(enclave.CodePermissionDenied, "%s may not %s%s: %s", a.Name, p, where, d.Reason)
+	}
+	return nil
+}
+
+// Check explains whether a principal may perform p at scope. Anyone may
+// check themselves; checking another needs access/assignments/read there.
+func (s *Service) Check(ctx context.Context, kind AssigneeKind, name string, p Permission, scope Scope) (*Decision, error) {
+	if !p.Valid() || strings.Contains(string(p), "*") {
+		return nil, enclave.FieldError("action", "action must be a permission such as zones/read, without wildcards")
+	}
+	if _, err := ParseScope("scope", scope); err != nil {
+		return nil, err
+	}
+	a := enclave.ActorFrom(ctx)
+	if name == "" {
+		return s.decide(ctx, actorSubject(a), p, scope, false)
+	}
+	if kind == "" {
+		kind = AssigneeUser
+	}
+	if kind == AssigneeGroup {
+		return nil, enclave.FieldError("kind", "access is checked for a user or a service principal; groups hold roles for their members")
+	}
+	who, err := s.Store.ResolveAssignee(ctx, kind, name)
+	if err != nil {
+		return nil, err
+	}
+	if who.ID != a.PrincipalID {
+		if err := s.Authorize(ctx, AssignmentsRead, scope); err != nil {
+			return nil, err
+		}
+	}
+	return s.decide(ctx, subject{id: who.ID, name: who.Name, platformAdmin: who.PlatformAdmin}, p, scope, false)
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Grant assigns a role. The caller needs access/assignments/write at the
+// scope, which must exist and suit the role; roles held only just in time
+// cannot be granted standing.
+func (s *Service) Grant(ctx context.Context, g Grant) (*Assignment, error) {
+	if err := g.AssigneeKind.Validate("assignee_kind"); err != nil {
+		return nil, err
+	}
+	if err := enclave.ValidateName("assignee", g.Assignee); err != nil {
+		return nil, err
+	}
+	role, _, err := s.roleAt("role", g.Role, g.Scope)
+	if err != nil {
+		return nil, err
+	}
+	if role.JITOnly {
+		return nil, &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "role",
+			Message: "role " + role.ID + " can be held only through a just-in-time elevation"}
+	}
+	if err := s.Authorize(ctx, AssignmentsWrite, g.Scope); err != nil {
+		return nil, err
+	}
+	var a *Assignment
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.requireScope(ctx, g.Scope); err != nil {
+			return err
+		}
+		who, err := s.Store.ResolveAssignee(ctx, g.AssigneeKind, g.Assignee)
+		if err != nil {
+			return err
+		}
+		actor := enclave.ActorFrom(ctx)
+		a = &Assignment{ID: newID(), AssigneeID: who.ID, AssigneeKind: who.Kind, AssigneeName: who.Name, Role: role.ID,
+			Scope: g.Scope, CreatedBy: actor.Name, CreatedAt: s.Clock.Now()}
+		if err := s.Store.CreateAssignment(ctx, a); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, audit.Event{Action: "access.grant", TargetType: "role_assignment", TargetID: a.ID, Scope: string(a.Scope),
+			Details: map[string]any{"assignee": who.Name, "assignee_kind": who.Kind, "role": role.ID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *Service) roleAt(field, roleID string, scope Scope) (*Role, Level, error) {
+	role, ok := RoleByID(roleID)
+	if !ok {
+		return nil, "", enclave.FieldError(field, "no built-in role %q (see enclave role list)", truncate(roleID, 64))
+	}
+	level, err := ParseScope("scope", scope)
+	if err != nil {
+		return nil, "", err
+	}
+	if !role.AssignableAt(level) {
+		levels := make([]string, len(role.Levels))
+		for i, l := range role.Levels {
+			levels[i] = string(l)
+		}
+		return nil, "", enclave.FieldError("scope", "role %s is assigned at %s scope, not at a %s", role.ID, strings.Join(levels, " or "), level)
+	}
+	return role, level, nil
+}
+
+func (s *Service) requireScope(ctx context.Context, scope Scope) error {
+	ok, err := s.Store.ScopeExists(ctx, scope)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &enclave.Error{Code: enclave.CodeNotFound, Field: "scope", Message: "scope " + string(scope) + " does not exist"}
+	}
+	return nil
+}
+
+// Revoke deletes a standing assignment; the caller needs
+// access/assignments/write at its scope. Elevations end through their own
+// revocation, which keeps their history.
+func (s *Service) Revoke(ctx context.Context, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return enclave.FieldError("id", "id is not an assignment ID")
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		a, err := s.Store.GetAssignment(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.Authorize(ctx, AssignmentsWrite, a.Scope); err != nil {
+			return err
+		}
+		if a.ElevationID != "" {
+			return enclave.Errorf(enclave.CodeFailedPrecondition, "assignment %s comes from elevation %s: revoke the elevation", a.ID, a.ElevationID)
+		}
+		if err := s.Store.DeleteAssignment(ctx, a.ID); err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, audit.Event{Action: "access.revoke", TargetType: "role_assignment", TargetID: a.ID, Scope: string(a.Scope),
+			Details: map[string]any{"assignee": a.AssigneeName, "assignee_kind": a.AssigneeKind, "role": a.Role}})
+	})
+}
+
+// List returns one page of the assignments at a scope and below it; the
+// caller needs access/assignments/read at that scope.
+func (s *Service) List(ctx context.Context, f AssignmentFilter, page enclave.Page) ([]*Assignment, string, error) {
+	if f.Scope == "" {
+		f.Scope = PlatformScope
+	}
+	if _, err := ParseScope("scope", f.Scope); err != nil {
+		return nil, "", err
+	}
+	if f.Role != "" {
+		if _, ok := RoleByID(f.Role); !ok {
+			return nil, "", enclave.FieldError("role", "no built-in role %q", truncate(f.Role, 64))
+		}
+	}
+	if err := s.Authorize(ctx, AssignmentsRead, f.Scope); err != nil {
+		return nil, "", err
+	}
+	page, cur, err := page.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	as, err := s.Store.ListAssignments(ctx, f, cur.After, page.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	as, next := enclave.PageOf(as, page.Size, func(a *Assignment) string { return a.ID })
+	return as, next, nil
+}
+
+// AssigneeOf resolves an assignee for listing by name.
+func (s *Service) AssigneeOf(ctx context.Context, kind AssigneeKind, name string) (*Assignee, error) {
+	if err := kind.Validate("assignee_kind"); err != nil {
+		return nil, err
+	}
+	return s.Store.ResolveAssignee(ctx, kind, name)
+}
