@@ -117,6 +117,9 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewProjectCommand(app),
 		NewEnvironmentCommand(app),
 		NewTaskCommand(app),
+		NewRoleCommand(app),
+		NewAccessCommand(app),
+		NewElevationCommand(app),
 		NewVersionCommand(app),
 	)
 	return root
