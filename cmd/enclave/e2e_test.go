@@ -25,6 +25,7 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/localca"
 	"github.com/enclave-ml/enclave/internal/storetest"
+	"github.com/pquerna/otp/totp"
 )
 
 var binary string
@@ -163,6 +164,9 @@ func cleanEnv(extra ...string) []string {
 type cli struct {
 	t      *testing.T
 	config string
+	// password and totpSecret are the signed-in person's, once known.
+	password   string
+	totpSecret string
 }
 
 func newCLI(t *testing.T) *cli {
@@ -197,6 +201,9 @@ func (c *cli) ok(args ...string) string {
 	return out
 }
 
+// login walks the administrator's first start through the CLI, as the
+// README describes: the one-time credential gives a session that can only
+// set a password and enrol in MFA; then password and TOTP give a full one.
 func (c *cli) login(s *server) {
 	c.t.Helper()
 	args := []string{"login", "--server", s.url}
@@ -207,6 +214,59 @@ func (c *cli) login(s *server) {
 	if code != 0 {
 		c.t.Fatalf("login: exit %d: %s %s", code, out, errOut)
 	}
+	if !strings.Contains(errOut, "enclave mfa enroll") {
+		c.t.Fatalf("bootstrap login did not ask for MFA enrolment: %s", errOut)
+	}
+	c.password = "e2e-root-passphrase-" + fmt.Sprint(time.Now().UnixNano()%1000)
+	c.okIn(c.password+"\n", "password", "set")
+	c.enrol()
+	c.signIn("admin")
+}
+
+// enrol enrols the signed-in person in TOTP and confirms it.
+func (c *cli) enrol() {
+	c.t.Helper()
+	var enr struct {
+		Secret string `json:"secret"`
+		URI    string `json:"uri"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("mfa", "enroll", "-o", "json")), &enr); err != nil || enr.Secret == "" || !strings.HasPrefix(enr.URI, "otpauth://totp/") {
+		c.t.Fatalf("mfa enroll: %+v %v", enr, err)
+	}
+	c.totpSecret = enr.Secret
+	if out := c.ok("mfa", "confirm", totpAt(c.t, enr.Secret, time.Now())); strings.Count(out, "\n  ") != 10 {
+		c.t.Fatalf("mfa confirm printed no ten recovery codes:\n%s", out)
+	}
+}
+
+// signIn signs name in with the password and the next TOTP code: the
+// current one was spent by the enrolment (each code works once), and the
+// server accepts one step of clock skew.
+func (c *cli) signIn(name string) {
+	c.t.Helper()
+	out := c.okIn(c.password+"\n"+totpAt(c.t, c.totpSecret, time.Now().Add(30*time.Second))+"\n", "login", "--name", name)
+	if !strings.HasPrefix(out, "Logged in to ") {
+		c.t.Fatalf("login: %s", out)
+	}
+}
+
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// okIn runs a command with stdin and fails the test unless it succeeds.
+func (c *cli) okIn(stdin string, args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("enclave %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
 }
 
 // TestNewUserFlow is the README's promise: start the server with no

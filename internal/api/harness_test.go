@@ -9,9 +9,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
-	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/config"
@@ -19,36 +20,141 @@ import (
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/server"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
+	"github.com/pquerna/otp/totp"
 )
 
-// env is one API over one fresh database, with an administrator signed in.
+// env is one API over one fresh database, with an administrator signed in
+// the way a real one is: bootstrap credential → first password → TOTP
+// enrolment → password and TOTP sign-in, whose full session is adminToken.
 type env struct {
 	t          testing.TB
 	db         *sqlstore.DB
 	srv        *httptest.Server
 	api        *api.Server
 	adminToken string
+
+	svc   *server.Services
+	clock *testClock
+	// adminPassword and adminTOTP are the administrator's password and TOTP secret.
+	adminPassword string
+	adminTOTP     string
+	// recoveryCodes are the administrator's, from the enrolment.
+	recoveryCodes []string
 }
+
+// testClock is a clock tests move by hand: no sleeping to wait for time.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock forward.
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// cheapArgon keeps tests fast; the parameters are stored in each hash, so
+// the code paths are the same as with the defaults.
+var cheapArgon = identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+
+const adminPassword = "correct horse battery staple"
 
 func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
 	cfg := config.Default()
-	svc := server.NewServices(db, nil, cfg)
-	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Authorizer: access.AdminOnly{},
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, MaxBodyBytes: 4096, Version: "test", Logger: testLogger()}
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	svc := server.NewServices(db, clock.Now, cfg)
+	svc.Identity.Argon2 = cheapArgon
+	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Access: svc.Access, Authorizer: svc.Access,
+		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, MaxBodyBytes: 4096, Version: "test", Logger: testLogger(),
+		Clock: clock.Now}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, srv: srv, api: a}
+	e := &env{t: t, db: db, srv: srv, api: a, svc: svc, clock: clock, adminPassword: adminPassword}
 	var cred string
 	if _, err := svc.Identity.Bootstrap(context.Background(), func(_, c string) error { cred = c; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Identity.Login(context.Background(), identity.AdminName, cred)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.adminToken = res.Secret
+	e.signInAdmin(cred)
 	return e
+}
+
+// signInAdmin walks the first-start flow through the API.
+func (e *env) signInAdmin(cred string) {
+	e.t.Helper()
+	var first identity.LoginResult
+	e.mustJSON(e.anon("POST", "/api/v1/auth/login", `{"name":"admin","credential":"`+cred+`"}`), 200, &first)
+	if !first.EnrollmentRequired {
+		e.t.Fatalf("bootstrap session not limited to enrolment: %+v", first)
+	}
+	setup := bearer(first.Secret)
+	e.must(e.do("POST", "/api/v1/auth/password", `{"new_password":"`+e.adminPassword+`"}`, setup), 204)
+	var enr identity.TOTPEnrollment
+	e.mustJSON(e.do("POST", "/api/v1/auth/mfa/totp", "", setup), 201, &enr)
+	e.adminTOTP = enr.Secret
+	var rc identity.RecoveryCodes
+	e.mustJSON(e.do("POST", "/api/v1/auth/mfa/totp/confirm", `{"code":"`+e.code(enr.Secret)+`"}`, setup), 200, &rc)
+	e.recoveryCodes = rc.Codes
+	e.adminToken = e.signIn("admin", e.adminPassword, enr.Secret)
+}
+
+// signIn signs a person with MFA in through the API and returns the session token.
+func (e *env) signIn(name, password, totpSecret string) string {
+	e.t.Helper()
+	var ch identity.LoginResult
+	e.mustJSON(e.anon("POST", "/api/v1/auth/login", `{"name":"`+name+`","password":"`+password+`"}`), 200, &ch)
+	if !ch.MFARequired || ch.Challenge == "" {
+		e.t.Fatalf("no MFA challenge: %+v", ch)
+	}
+	e.clock.Add(30 * time.Second) // a fresh TOTP step: each code is accepted once
+	var res identity.LoginResult
+	e.mustJSON(e.anon("POST", "/api/v1/auth/login/mfa", `{"challenge":"`+ch.Challenge+`","code":"`+e.code(totpSecret)+`"}`), 200, &res)
+	if res.Secret == "" || !res.Token.MFA {
+		e.t.Fatalf("MFA sign-in gave no MFA session: %+v", res)
+	}
+	return res.Secret
+}
+
+// code is the TOTP code of secret at the test clock's time.
+func (e *env) code(secret string) string {
+	e.t.Helper()
+	c, err := totp.GenerateCode(secret, e.clock.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// bearer is the header map that sends token.
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
+
+// anon sends a request without a token.
+func (e *env) anon(method, path, body string) response {
+	e.t.Helper()
+	return e.do(method, path, body, map[string]string{"Authorization": ""})
+}
+
+func (e *env) must(r response, status int) response {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+func (e *env) mustJSON(r response, status int, v any) {
+	e.t.Helper()
+	e.must(r, status).json(e.t, v)
 }
 
 // response is what a request returned.

@@ -12,7 +12,8 @@ import (
 )
 
 // publicRoutes are the only routes that answer without authentication.
-var publicRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "POST /api/v1/auth/login": true}
+var publicRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "POST /api/v1/auth/login": true,
+	"POST /api/v1/auth/login/mfa": true, "POST /api/v1/auth/token": true}
 
 type openAPIDoc struct {
 	Paths map[string]map[string]struct {

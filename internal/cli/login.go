@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,8 @@ import (
 	"golang.org/x/term"
 )
 
-// maxCredentialBytes bounds what login reads from stdin.
-const maxCredentialBytes = 4096
+// maxStdinBytes bounds what the sign-in prompts read from stdin in all.
+const maxStdinBytes = 64 << 10
 
 // principalColumns is the table of principals.
 var principalColumns = []column[*identity.Principal]{
@@ -30,18 +31,108 @@ var principalColumns = []column[*identity.Principal]{
 	{"ID", func(p *identity.Principal) string { return p.ID }},
 }
 
-// NewLoginCommand returns "enclave login": exchange a one-time credential
-// for an API token and save it in the client configuration.
+// isTerminal reports whether r is an interactive terminal. Tests replace
+// it to drive the interactive flows through a pipe.
+var isTerminal = func(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// prompter asks for answers on stdin. At a terminal it shows a prompt on
+// stderr and reads secrets without echo; from a pipe it reads one line per
+// answer, so scripts give the answers in order.
+type prompter struct {
+	app         *App
+	interactive bool
+	rd          *bufio.Reader
+}
+
+func (app *App) prompter() *prompter {
+	p := &prompter{app: app, interactive: isTerminal(app.Stdin)}
+	if app.Stdin != nil {
+		p.rd = bufio.NewReader(io.LimitReader(app.Stdin, maxStdinBytes))
+	}
+	return p
+}
+
+// secret asks for a secret; what names it in the error when none is given.
+func (p *prompter) secret(prompt, what string) (string, error) {
+	if f, ok := p.app.Stdin.(*os.File); ok && p.interactive {
+		fmt.Fprint(p.app.Stderr, prompt)
+		raw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(p.app.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("cannot read the %s: %w", what, err)
+		}
+		return required(string(raw), what)
+	}
+	return p.answer(prompt, what)
+}
+
+// answer asks for a visible answer, such as a TOTP code.
+func (p *prompter) answer(prompt, what string) (string, error) {
+	if p.interactive {
+		fmt.Fprint(p.app.Stderr, prompt)
+	}
+	if p.rd == nil {
+		return required("", what)
+	}
+	line, err := p.rd.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("cannot read the %s from stdin: %w", what, err)
+	}
+	return required(line, what)
+}
+
+// newPassword asks for a new password, twice at a terminal.
+func (p *prompter) newPassword() (string, error) {
+	pw, err := p.secret("New password (at least 12 characters; a few words work well): ", "new password")
+	if err != nil || !p.interactive {
+		return pw, err
+	}
+	again, err := p.secret("New password again: ", "new password")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", usageError{errors.New("the two passwords differ")}
+	}
+	return pw, nil
+}
+
+func required(s, what string) (string, error) {
+	s = strings.TrimRight(s, "\r\n")
+	if strings.TrimSpace(s) == "" {
+		return "", usageError{fmt.Errorf("no %s given: type it, or pipe it on stdin", what)}
+	}
+	return s, nil
+}
+
+// NewLoginCommand returns "enclave login": sign in and save the API token.
 func NewLoginCommand(app *App) *cobra.Command {
-	var server, caFile, name string
+	var server, caFile, name, clientID string
+	var enroll bool
 	cmd := &cobra.Command{
-		Use:   "login [--server URL] [--ca-file PATH] [--name NAME]",
-		Short: "Sign in with a one-time credential and save the API token",
-		Long: "Sign in with a one-time credential and save the API token in the client configuration.\n" +
-			"The credential is read from stdin: typed without echo at a terminal, or the first line\n" +
-			"of a pipe. --server and --ca-file are remembered for later commands.",
-		Example: "  enclave login --server https://127.0.0.1:8443 --ca-file /var/lib/enclave/ca.pem",
-		Args:    noArgs,
+		Use:   "login [--server URL] [--ca-file PATH] [--name NAME | --client-id ID]",
+		Short: "Sign in and save the API token",
+		Long: "Sign in and save the API token in the client configuration.\n\n" +
+			"A person gives a password (or, the first time, the administrator's one-time credential,\n" +
+			"which starts with " + identity.BootstrapPrefix + ") and then, when enrolled in MFA, a TOTP or recovery code.\n" +
+			"While MFA is required and not yet set up, the session can only set a first password and\n" +
+			"enrol: at a terminal (or with --enroll) login walks through that and signs in again.\n" +
+			"A service principal signs in with --client-id and its client secret.\n\n" +
+			"Answers are read from stdin: typed (secrets without echo) at a terminal, or one per\n" +
+			"line of a pipe, in the order asked. --server and --ca-file are remembered.",
+		Example: "  enclave login --server https://127.0.0.1:8443 --ca-file /var/lib/enclave/ca.pem\n" +
+			"  printf '%s\\n%s\\n' \"$PASSWORD\" \"$(oathtool --totp -b \"$SECRET\")\" | enclave login --name ana\n" +
+			"  enclave login --client-id ci-deploy < secret.txt",
+		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if clientID != "" && (cmd.Flags().Changed("name") || enroll) {
+				return usageError{errors.New("--client-id signs a service principal in: it goes without --name and --enroll")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := app.clientConfigPath()
 			if err != nil {
@@ -76,20 +167,48 @@ func NewLoginCommand(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			credential, err := app.readCredential(name)
-			if err != nil {
+			pr := app.prompter()
+			save := func(res *identity.LoginResult) error {
+				saved.Server, saved.CAFile, saved.Token = c.BaseURL(), target.CAFile, config.Secret(res.Secret)
+				return saveClientConfig(path, saved)
+			}
+			ctx := cmd.Context()
+			var res *identity.LoginResult
+			var password string
+			if clientID != "" {
+				secret, err := pr.secret("Client secret for "+clientID+": ", "client secret")
+				if err != nil {
+					return err
+				}
+				if res, err = c.LoginClient(ctx, clientID, strings.TrimSpace(secret)); err != nil {
+					return err
+				}
+			} else if res, password, err = signInPerson(ctx, c, pr, name); err != nil {
 				return err
 			}
-			res, err := c.Login(cmd.Context(), name, credential)
-			if err != nil {
+			if err := save(res); err != nil {
 				return err
 			}
-
-			saved.Server, saved.CAFile, saved.Token = c.BaseURL(), target.CAFile, config.Secret(res.Secret)
-			if err := saveClientConfig(path, saved); err != nil {
-				return err
+			if res.EnrollmentRequired {
+				if !enroll && !pr.interactive {
+					fmt.Fprint(app.Stderr, enrolmentHint(res.Principal))
+				} else {
+					limited, err := newClient(&ClientConfig{Server: target.Server, CAFile: target.CAFile, Token: config.Secret(res.Secret)})
+					if err != nil {
+						return err
+					}
+					if res, err = app.enrol(ctx, limited, pr, res.Principal, password); err != nil {
+						return err
+					}
+					if err := save(res); err != nil {
+						return err
+					}
+				}
 			}
 			who := name
+			if clientID != "" {
+				who = clientID
+			}
 			if res.Principal != nil {
 				who = res.Principal.Name
 			}
@@ -106,38 +225,112 @@ func NewLoginCommand(app *App) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&server, "server", "", "server URL, such as https://127.0.0.1:8443 (default: the saved server)")
 	cmd.Flags().StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed the server's certificate")
-	cmd.Flags().StringVar(&name, "name", identity.AdminName, "principal to sign in as")
+	cmd.Flags().StringVar(&name, "name", identity.AdminName, "person to sign in as")
+	cmd.Flags().StringVar(&clientID, "client-id", "", "sign in as this service principal with a client secret read from stdin")
+	cmd.Flags().BoolVar(&enroll, "enroll", false, "when MFA enrolment is due, do it now even without a terminal (answers on stdin)")
 	return cmd
 }
 
-// readCredential reads the one-time credential from stdin: without echo
-// when stdin is a terminal, else its first line.
-func (app *App) readCredential(name string) (string, error) {
-	if f, ok := app.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprintf(app.Stderr, "One-time credential for %s: ", name)
-		raw, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(app.Stderr)
+// signInPerson signs a person in with a password or the one-time
+// credential, then a TOTP or recovery code when asked for one. It returns
+// the password typed, if it was one.
+func signInPerson(ctx context.Context, c *client.Client, pr *prompter, name string) (*identity.LoginResult, string, error) {
+	secret, err := pr.secret("Password (or one-time credential) for "+name+": ", "password or one-time credential")
+	if err != nil {
+		return nil, "", err
+	}
+	if cred := strings.TrimSpace(secret); strings.HasPrefix(cred, identity.BootstrapPrefix) {
+		res, err := c.Login(ctx, name, cred) // a pasted credential may bring spaces; a password keeps them
+		return res, "", err
+	}
+	res, err := c.LoginPassword(ctx, name, secret)
+	if err != nil {
+		return nil, "", err
+	}
+	if res.MFARequired {
+		code, err := pr.answer("TOTP code (or a recovery code): ", "TOTP code")
 		if err != nil {
-			return "", fmt.Errorf("cannot read the credential: %w", err)
+			return nil, "", err
 		}
-		return requireCredential(string(raw))
+		if res, err = c.LoginMFA(ctx, res.Challenge, strings.TrimSpace(code)); err != nil {
+			return nil, "", err
+		}
 	}
-	if app.Stdin == nil {
-		return requireCredential("")
-	}
-	line, err := bufio.NewReader(io.LimitReader(app.Stdin, maxCredentialBytes)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("cannot read the credential from stdin: %w", err)
-	}
-	return requireCredential(line)
+	return res, secret, nil
 }
 
-func requireCredential(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", usageError{errors.New("no credential given: type the one-time credential, or pipe it on stdin")}
+func enrolmentHint(p *identity.Principal) string {
+	var b strings.Builder
+	b.WriteString("MFA is required and not yet set up: this session can only ")
+	if p != nil && !p.PasswordSet {
+		b.WriteString("set a first password and ")
 	}
-	return s, nil
+	b.WriteString("enrol. Next:\n")
+	if p != nil && !p.PasswordSet {
+		b.WriteString("  enclave password set\n")
+	}
+	b.WriteString("  enclave mfa enroll\n  enclave mfa confirm CODE\n  enclave login --name " + nameOf(p) + "\n")
+	b.WriteString("(or run enclave login at a terminal, or with --enroll, to do it all now)\n")
+	return b.String()
+}
+
+func nameOf(p *identity.Principal) string {
+	if p == nil {
+		return identity.AdminName
+	}
+	return p.Name
+}
+
+// enrol sets a first password when there is none, enrols and confirms a
+// TOTP authenticator, shows the recovery codes, and signs in again with the
+// password and a fresh code for a full session.
+func (app *App) enrol(ctx context.Context, c *client.Client, pr *prompter, p *identity.Principal, password string) (*identity.LoginResult, error) {
+	if !p.PasswordSet {
+		pw, err := pr.newPassword()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.ChangePassword(ctx, identity.PasswordChange{NewPassword: pw}); err != nil {
+			return nil, err
+		}
+		password = pw
+		fmt.Fprintln(app.Stderr, "Password set.")
+	}
+	enr, err := c.EnrollTOTP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(app.Stderr, "Add this account to your authenticator app (TOTP, %d digits, every %d s):\n  secret: %s\n  uri:    %s\n",
+		enr.Digits, enr.Period, enr.Secret, enr.URI)
+	code, err := pr.answer("Code shown by the authenticator: ", "TOTP code")
+	if err != nil {
+		return nil, err
+	}
+	rc, err := c.ConfirmTOTP(ctx, strings.TrimSpace(code))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(app.Stdout, "Recovery codes (each works once instead of a TOTP code; store them safely, they are not shown again):")
+	for _, rc := range rc.Codes {
+		fmt.Fprintln(app.Stdout, "  "+rc)
+	}
+	if password == "" {
+		if password, err = pr.secret("Password for "+p.Name+": ", "password"); err != nil {
+			return nil, err
+		}
+	}
+	ch, err := c.LoginPassword(ctx, p.Name, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ch.MFARequired {
+		return ch, nil
+	}
+	code, err = pr.answer("Next code from the authenticator (wait for it to change; each code works once): ", "TOTP code")
+	if err != nil {
+		return nil, err
+	}
+	return c.LoginMFA(ctx, ch.Challenge, strings.TrimSpace(code))
 }
 
 // NewLogoutCommand returns "enclave logout": revoke the saved token and

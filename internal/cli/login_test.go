@@ -34,7 +34,7 @@ func TestLoginWritesPrivateConfig(t *testing.T) {
 	// A relative --ca-file is saved as an absolute path.
 	t.Chdir(filepath.Dir(caFile))
 
-	out, _, err := runCLI(t, "one-time-cred\n", "login", "--server", api.URL, "--ca-file", "ca.pem")
+	out, _, err := runCLI(t, "encboot_one-time-cred\n", "login", "--server", api.URL, "--ca-file", "ca.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestLoginWritesPrivateConfig(t *testing.T) {
 	if err := json.Unmarshal([]byte(req.Body), &body); err != nil {
 		t.Fatal(err)
 	}
-	if body["name"] != "admin" || body["credential"] != "one-time-cred" {
+	if body["name"] != "admin" || body["credential"] != "encboot_one-time-cred" {
 		t.Errorf("login body = %v", body)
 	}
 	if req.Header.Get("Idempotency-Key") == "" || req.Header.Get("Authorization") != "" {
@@ -95,7 +95,7 @@ func TestLoginWritesPrivateConfig(t *testing.T) {
 	}
 
 	// Logging in again may omit --server and --ca-file.
-	if _, _, err := runCLI(t, "another-cred\n", "login"); err != nil {
+	if _, _, err := runCLI(t, "encboot_another-cred\n", "login"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -106,7 +106,7 @@ func TestLoginNeedsServerAndCredential(t *testing.T) {
 		t.Errorf("login without server: code %d, stderr %q", code, stderr)
 	}
 	api := newFakeAPI(t, false)
-	if code, _, stderr := mainCLI("login", "--server", api.URL); code != ExitUsage || !strings.Contains(stderr, "no credential") {
+	if code, _, stderr := mainCLI("login", "--server", api.URL); code != ExitUsage || !strings.Contains(stderr, "no password or one-time credential given") {
 		t.Errorf("login without credential: code %d, stderr %q", code, stderr)
 	}
 	if api.count() != 0 {

@@ -71,10 +71,12 @@ func NewRoleCommand(app *App) *cobra.Command {
 			return printList(app, rs, roleColumns)
 		}),
 	}, &cobra.Command{
-		Use:               "show ROLE",
-		Short:             "Show a role's actions and not-actions",
-		Args:              exactArgs(1),
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) { return roleIDs(), cobra.ShellCompDirectiveNoFileComp },
+		Use:   "show ROLE",
+		Short: "Show a role's actions and not-actions",
+		Args:  exactArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return roleIDs(), cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			r, err := c.GetRole(cmd.Context(), args[0])
 			if err != nil {

@@ -120,6 +120,13 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewRoleCommand(app),
 		NewAccessCommand(app),
 		NewElevationCommand(app),
+		NewUserCommand(app),
+		NewGroupCommand(app),
+		NewServicePrincipalCommand(app),
+		NewTokenCommand(app),
+		NewMFACommand(app),
+		NewPasswordCommand(app),
+		NewSettingsCommand(app),
 		NewVersionCommand(app),
 	)
 	return root

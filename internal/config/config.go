@@ -69,7 +69,12 @@ type HTTP struct {
 
 // Auth configures authentication.
 type Auth struct {
+	// TokenTTL is the lifetime of the token the one-time bootstrap credential buys.
 	TokenTTL time.Duration `yaml:"token_ttl"`
+	// SessionTTL is the lifetime of a password (and TOTP) sign-in.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// ServiceTokenTTL is the lifetime of a service principal's token.
+	ServiceTokenTTL time.Duration `yaml:"service_token_ttl"`
 }
 
 // Worker configures background work.
@@ -88,7 +93,7 @@ func Default() Config {
 		DatabaseTimeout: 10 * time.Second,
 		Log:             Log{Level: "info", Format: "json"},
 		HTTP:            HTTP{MaxBodyBytes: 1 << 20, ShutdownTimeout: 20 * time.Second},
-		Auth:            Auth{TokenTTL: 7 * 24 * time.Hour},
+		Auth:            Auth{TokenTTL: 7 * 24 * time.Hour, SessionTTL: 12 * time.Hour, ServiceTokenTTL: time.Hour},
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
 	}
 }
@@ -258,6 +263,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.TokenTTL < time.Minute {
 		return enclave.FieldError("auth.token_ttl", "auth.token_ttl must be at least a minute")
+	}
+	if c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 7*24*time.Hour {
+		return enclave.FieldError("auth.session_ttl", "auth.session_ttl must be between a minute and 7 days")
+	}
+	if c.Auth.ServiceTokenTTL < time.Minute || c.Auth.ServiceTokenTTL > 24*time.Hour {
+		return enclave.FieldError("auth.service_token_ttl", "auth.service_token_ttl must be between a minute and 24 hours")
 	}
 	if c.Worker.Concurrency < 0 || c.Worker.Lease < time.Second {
 		return enclave.FieldError("worker", "worker.concurrency must be >= 0 and worker.lease at least 1s")

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/audit"
@@ -14,38 +14,70 @@ import (
 	"github.com/google/uuid"
 )
 
-// Secret prefixes make leaked secrets recognisable to secret scanners.
+// Secret prefixes make leaked secrets recognisable to secret scanners, and
+// let the CLI tell a one-time credential from a password.
 const (
-	TokenPrefix     = "enc_"
-	bootstrapPrefix = "encboot_"
-	bootstrapKind   = "bootstrap"
+	TokenPrefix        = "enc_"
+	BootstrapPrefix    = "encboot_"
+	challengePrefix    = "encmfa_"
+	ClientSecretPrefix = "encsp_"
+	bootstrapKind      = "bootstrap"
 )
 
-// DefaultTokenTTL is how long a signed-in token lives unless configured.
-const DefaultTokenTTL = 7 * 24 * time.Hour
+// Default lifetimes.
+const (
+	// DefaultTokenTTL is how long the token of a bootstrap credential lives unless configured.
+	DefaultTokenTTL = 7 * 24 * time.Hour
+	// DefaultSessionTTL is how long a password (and TOTP) sign-in lasts unless configured.
+	DefaultSessionTTL = 12 * time.Hour
+	// DefaultServiceTokenTTL is how long a service principal's token lasts unless configured.
+	DefaultServiceTokenTTL = time.Hour
+)
 
 // touchInterval bounds how often a token's last-used time is written, so
 // that authentication does not cost a write on every request.
 const touchInterval = time.Minute
 
-// Service signs principals in and authenticates requests.
+// Service manages principals and their credentials, signs them in and
+// authenticates requests. Callers have been authorized for the route; the
+// service validates, keeps the rules (a service principal never signs in
+// as a person, a token never grows beyond the one that made it) and writes
+// each change with its audit record in one transaction.
 type Service struct {
-	Store    Store
-	Tx       enclave.Transactor
-	Audit    *audit.Recorder
-	Clock    enclave.Clock
+	Store Store
+	Tx    enclave.Transactor
+	Audit *audit.Recorder
+	Clock enclave.Clock
+	// TokenTTL is the lifetime of the token a bootstrap credential buys.
 	TokenTTL time.Duration
+	// SessionTTL is the lifetime of a sign-in session.
+	SessionTTL time.Duration
+	// ServiceTokenTTL is the lifetime of a service principal's token.
+	ServiceTokenTTL time.Duration
+	// Argon2 are the password-hashing parameters; zero means DefaultArgon2.
+	Argon2 Argon2Params
+	// Throttle limits password and code guessing; zero means DefaultThrottle.
+	Throttle ThrottlePolicy
+	// Issuer names the platform in authenticator apps; empty means "Enclave".
+	Issuer string
+
+	hashOnce sync.Once
+	hashSem  chan struct{}
 }
 
 // newSecret returns a prefixed 256-bit random secret. Secrets of this
-// entropy are safe to store as a plain SHA-256; low-entropy passwords will
-// need a slow hash.
+// entropy are safe to store as a plain SHA-256; low-entropy passwords get
+// argon2id instead (password.go).
 func newSecret(prefix string) string {
-	b := make([]byte, 32)
+	return prefix + base64.RawURLEncoding.EncodeToString(randomBytes(32))
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic("identity: no randomness: " + err.Error())
 	}
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 func hashSecret(s string) []byte {
@@ -54,6 +86,13 @@ func hashSecret(s string) []byte {
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func ttlOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
 
 // Bootstrap creates the platform administrator with a one-time credential
 // the first time it runs, and does nothing afterwards. show is called with
@@ -72,7 +111,7 @@ func (s *Service) Bootstrap(ctx context.Context, show func(name, credential stri
 		}
 		now := s.Clock.Now()
 		p := &Principal{ID: newID(), Kind: enclave.PrincipalUser, Name: AdminName,
-			DisplayName: "Platform administrator", PlatformAdmin: true, CreatedAt: now}
+			DisplayName: "Platform administrator", PlatformAdmin: true, CreatedAt: now, UpdatedAt: now}
 		if err := s.Store.CreatePrincipal(ctx, p); err != nil {
 			return err
 		}
@@ -91,7 +130,7 @@ func (s *Service) Bootstrap(ctx context.Context, show func(name, credential stri
 }
 
 func (s *Service) issueCredential(ctx context.Context, p *Principal) (string, error) {
-	secret := newSecret(bootstrapPrefix)
+	secret := newSecret(BootstrapPrefix)
 	c := &Credential{ID: newID(), PrincipalID: p.ID, Kind: bootstrapKind, Hash: hashSecret(secret), CreatedAt: s.Clock.Now()}
 	if err := s.Store.CreateCredential(ctx, c); err != nil {
 		return "", err
@@ -101,7 +140,10 @@ func (s *Service) issueCredential(ctx context.Context, p *Principal) (string, er
 
 // ResetBootstrap issues a new one-time credential for the platform
 // administrator and voids any unused one. It is the break-glass path for an
-// operator with access to the database who has lost the administrator's token.
+// operator with access to the database who has lost the administrator's
+// sign-in: it also removes the administrator's password and second factor,
+// so that signing in with the new credential leads through the same
+// set-password and enrol-MFA steps as the first start.
 func (s *Service) ResetBootstrap(ctx context.Context) (string, error) {
 	ctx = enclave.WithActor(ctx, enclave.SystemActor("bootstrap-reset"))
 	var secret string
@@ -119,100 +161,20 @@ func (s *Service) ResetBootstrap(ctx context.Context) (string, error) {
 				return err
 			}
 		}
+		if err := s.Store.DeletePassword(ctx, p.ID); err != nil {
+			return err
+		}
+		if err := s.clearMFA(ctx, p.ID); err != nil {
+			return err
+		}
 		if secret, err = s.issueCredential(ctx, p); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "principal.credential.reset", TargetType: "principal",
-			TargetID: p.ID, Details: map[string]any{"name": p.Name, "voided": len(old)}})
+			TargetID: p.ID, Details: map[string]any{"name": p.Name, "voided": len(old),
+				"password_removed": p.PasswordSet, "mfa_removed": p.MFAEnrolled}})
 	})
 	return secret, err
-}
-
-// LoginResult is what a successful sign-in returns. Secret is shown once.
-type LoginResult struct {
-	Secret    string     `json:"token"`
-	Token     *Token     `json:"token_info"`
-	Principal *Principal `json:"principal"`
-}
-
-var errBadLogin = enclave.Errorf(enclave.CodeUnauthenticated, "invalid name or credential")
-
-// Login exchanges a one-time credential for an API token. Every attempt is
-// audited, failures included; a failure never says which part was wrong.
-func (s *Service) Login(ctx context.Context, name, credential string) (*LoginResult, error) {
-	var res *LoginResult
-	reason := ""
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		p, c, why, err := s.checkCredential(ctx, name, credential)
-		if err != nil {
-			return err
-		}
-		if why != "" {
-			reason = why
-			return errBadLogin
-		}
-		now := s.Clock.Now()
-		if err := s.Store.UseCredential(ctx, c.ID, now); err != nil {
-			if enclave.IsCode(err, enclave.CodeConflict) {
-				reason = "credential already used"
-				return errBadLogin
-			}
-			return err
-		}
-		secret := newSecret(TokenPrefix)
-		ttl := s.TokenTTL
-		if ttl <= 0 {
-			ttl = DefaultTokenTTL
-		}
-		t := &Token{ID: newID(), PrincipalID: p.ID, Name: "login", Hash: hashSecret(secret), CreatedAt: now, ExpiresAt: now.Add(ttl)}
-		if err := s.Store.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		actx := enclave.WithActor(ctx, actorFor(p, t, "bootstrap-credential", ctx))
-		if err := s.Audit.Record(actx, audit.Event{Action: "auth.login", TargetType: "token", TargetID: t.ID,
-			Details: map[string]any{"method": "bootstrap-credential", "expires_at": t.ExpiresAt}}); err != nil {
-			return err
-		}
-		res = &LoginResult{Secret: secret, Token: t, Principal: p}
-		return nil
-	})
-	if err == errBadLogin {
-		// The failure is recorded in a transaction of its own: the sign-in did not happen, its attempt did.
-		if aerr := s.Tx.InTx(ctx, func(ctx context.Context) error {
-			return s.Audit.Record(ctx, audit.Event{Action: "auth.login", TargetType: "principal",
-				Outcome: audit.Failed, Reason: reason, Details: map[string]any{"name": truncate(name, 64)}})
-		}); aerr != nil {
-			return nil, aerr
-		}
-	}
-	return res, err
-}
-
-func (s *Service) checkCredential(ctx context.Context, name, credential string) (*Principal, *Credential, string, error) {
-	if name == "" || credential == "" || len(name) > 256 || len(credential) > 256 {
-		return nil, nil, "malformed", nil
-	}
-	p, err := s.Store.GetPrincipalByName(ctx, name)
-	if enclave.IsCode(err, enclave.CodeNotFound) {
-		return nil, nil, "unknown principal", nil
-	}
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if p.Disabled {
-		return nil, nil, "principal disabled", nil
-	}
-	creds, err := s.Store.UnusedCredentials(ctx, p.ID, bootstrapKind)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	h := hashSecret(credential)
-	for _, c := range creds {
-		if subtle.ConstantTimeCompare(c.Hash, h) == 1 {
-			return p, c, "", nil
-		}
-	}
-	return nil, nil, "wrong or used credential", nil
 }
 
 func truncate(s string, n int) string {
@@ -222,15 +184,25 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func actorFor(p *Principal, t *Token, method string, ctx context.Context) *enclave.Actor {
+func actorFor(ctx context.Context, p *Principal, t *Token, method string) *enclave.Actor {
 	m := enclave.RequestMetaFrom(ctx)
+	var scopes []string
+	if len(t.Scopes) > 0 {
+		scopes = append([]string(nil), t.Scopes...)
+	}
 	return &enclave.Actor{PrincipalID: p.ID, Kind: p.Kind, Name: p.Name, AuthMethod: method, TokenID: t.ID,
+		TokenKind: string(t.Kind), TokenScopes: scopes, MFA: t.MFA,
 		PlatformAdmin: p.PlatformAdmin, SourceAddr: m.SourceAddr, UserAgent: m.UserAgent, RequestID: m.RequestID}
 }
 
 var errBadToken = enclave.Errorf(enclave.CodeUnauthenticated, "the token is invalid, expired or revoked")
 
-// Authenticate turns a presented token into the actor it stands for.
+// maxSecretLength bounds any presented secret before it is hashed or looked up.
+const maxSecretLength = 256
+
+// Authenticate turns a presented token into the actor it stands for. A
+// token stops working the moment it expires or is revoked, or its holder is
+// disabled or deleted.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Actor, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
 		return nil, errBadToken
@@ -243,7 +215,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Act
 		return nil, err
 	}
 	now := s.Clock.Now()
-	if t.RevokedAt != nil || !now.Before(t.ExpiresAt) || p.Disabled {
+	if !t.Live(now) || !p.active() || (t.Kind == TokenService) != (p.Kind == enclave.PrincipalService) {
 		return nil, errBadToken
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchInterval {
@@ -251,16 +223,32 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Act
 			return nil, err
 		}
 	}
-	return actorFor(p, t, "token", ctx), nil
+	return actorFor(ctx, p, t, "token"), nil
+}
+
+// self returns the principal behind the actor in ctx.
+func (s *Service) self(ctx context.Context) (*enclave.Actor, *Principal, error) {
+	a := enclave.ActorFrom(ctx)
+	if a == nil || a.Kind == enclave.PrincipalSystem {
+		return nil, nil, errBadToken
+	}
+	p, err := s.Store.GetPrincipal(ctx, a.PrincipalID)
+	if enclave.IsCode(err, enclave.CodeNotFound) {
+		return nil, nil, errBadToken
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.active() {
+		return nil, nil, errBadToken
+	}
+	return a, p, nil
 }
 
 // Whoami returns the principal behind the actor in ctx.
 func (s *Service) Whoami(ctx context.Context) (*Principal, error) {
-	a := enclave.ActorFrom(ctx)
-	if a == nil {
-		return nil, errBadToken
-	}
-	return s.Store.GetPrincipal(ctx, a.PrincipalID)
+	_, p, err := s.self(ctx)
+	return p, err
 }
 
 // Logout revokes the token the actor in ctx signed in with.
@@ -275,4 +263,17 @@ func (s *Service) Logout(ctx context.Context) error {
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "auth.logout", TargetType: "token", TargetID: a.TokenID})
 	})
+}
+
+// issueToken creates a token for p and returns its secret.
+func (s *Service) issueToken(ctx context.Context, p *Principal, t *Token) (string, error) {
+	secret := newSecret(TokenPrefix)
+	t.ID, t.PrincipalID, t.Hash = newID(), p.ID, hashSecret(secret)
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.Clock.Now()
+	}
+	if err := s.Store.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return secret, nil
 }

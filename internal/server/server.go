@@ -82,7 +82,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 	svc := &Services{
 		Audit:     rec,
 		Access:    &access.Service{Store: &sqlstore.AccessStore{DB: db}, Tx: db, Audit: rec, Queue: queue, Clock: clock},
-		Identity:  &identity.Service{Store: &sqlstore.IdentityStore{DB: db}, Tx: db, Audit: rec, Clock: clock, TokenTTL: cfg.Auth.TokenTTL},
+		Identity:  &identity.Service{Store: &sqlstore.IdentityStore{DB: db}, Tx: db, Audit: rec, Clock: clock, TokenTTL: cfg.Auth.TokenTTL, SessionTTL: cfg.Auth.SessionTTL, ServiceTokenTTL: cfg.Auth.ServiceTokenTTL},
 		Zones:     &zone.Service{Store: &sqlstore.ZoneStore{DB: db}, Tx: db, Audit: rec, Clock: clock},
 		Queue:     queue,
 		Outbox:    &outbox.Outbox{Store: &sqlstore.OutboxStore{DB: db}, Clock: clock},

@@ -3,46 +3,78 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
 )
 
-// IdentityStore implements identity.Store.
+// IdentityStore implements identity.Store. Its methods are spread over the
+// identity*.go files by concern.
 type IdentityStore struct{ DB *DB }
 
 var _ identity.Store = (*IdentityStore)(nil)
 
-const principalCols = `id, kind, name, display_name, platform_admin, disabled, created_at`
+// principalCols are a principal's columns, with whether it has a password
+// and a confirmed second factor.
+const principalCols = `p.id, p.kind, p.name, p.display_name, p.email, p.service_kind, p.platform_admin, p.disabled,
+	EXISTS (SELECT 1 FROM passwords pw WHERE pw.principal_id = p.id),
+	EXISTS (SELECT 1 FROM mfa_totp m WHERE m.principal_id = p.id AND m.confirmed_at IS NOT NULL),
+	p.created_at, p.updated_at, p.deleted_at`
 
 func scanPrincipal(r scanner) (*identity.Principal, error) {
 	var p identity.Principal
-	var created int64
-	if err := r.Scan(&p.ID, &p.Kind, &p.Name, &p.DisplayName, &p.PlatformAdmin, &p.Disabled, &created); err != nil {
+	var created, updated int64
+	var deleted sql.NullInt64
+	if err := r.Scan(&p.ID, &p.Kind, &p.Name, &p.DisplayName, &p.Email, &p.ServiceKind, &p.PlatformAdmin, &p.Disabled,
+		&p.PasswordSet, &p.MFAEnrolled, &created, &updated, &deleted); err != nil {
 		return nil, err
 	}
-	p.CreatedAt = fromMicros(created)
+	p.CreatedAt, p.UpdatedAt, p.DeletedAt = fromMicros(created), fromMicros(updated), fromNullMicros(deleted)
 	return &p, nil
 }
 
 // CreatePrincipal implements identity.Store.
 func (s *IdentityStore) CreatePrincipal(ctx context.Context, p *identity.Principal) error {
-	_, err := s.DB.exec(ctx, `INSERT INTO principals (`+principalCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Kind, p.Name, p.DisplayName, p.PlatformAdmin, p.Disabled, micros(p.CreatedAt))
+	_, err := s.DB.exec(ctx, `INSERT INTO principals (id, kind, name, display_name, email, service_kind, platform_admin,
+		disabled, created_at, updated_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Kind, p.Name, p.DisplayName, p.Email, p.ServiceKind, p.PlatformAdmin, p.Disabled,
+		micros(p.CreatedAt), micros(p.UpdatedAt), nullMicros(p.DeletedAt))
+	if s.DB.Dialect.IsUniqueViolation(err) {
+		return &enclave.Error{Code: enclave.CodeConflict, Field: "name", Message: "principal " + p.Name + " already exists", Err: err}
+	}
 	return s.DB.translate(err, "principal "+p.Name)
 }
 
 // GetPrincipal implements identity.Store.
 func (s *IdentityStore) GetPrincipal(ctx context.Context, id string) (*identity.Principal, error) {
-	p, err := scanPrincipal(s.DB.queryRow(ctx, `SELECT `+principalCols+` FROM principals WHERE id = ?`, id))
+	p, err := scanPrincipal(s.DB.queryRow(ctx, `SELECT `+principalCols+` FROM principals p WHERE p.id = ?`, id))
 	return p, s.DB.translate(err, "principal")
 }
 
 // GetPrincipalByName implements identity.Store.
 func (s *IdentityStore) GetPrincipalByName(ctx context.Context, name string) (*identity.Principal, error) {
-	p, err := scanPrincipal(s.DB.queryRow(ctx, `SELECT `+principalCols+` FROM principals WHERE name = ?`, name))
-	return p, s.DB.translate(err, "principal")
+	p, err := scanPrincipal(s.DB.queryRow(ctx, `SELECT `+principalCols+` FROM principals p WHERE p.name = ?`, name))
+	return p, s.DB.translate(err, "principal "+name)
+}
+
+// ListPrincipals implements identity.Store.
+func (s *IdentityStore) ListPrincipals(ctx context.Context, f identity.PrincipalFilter, after string, limit int) ([]*identity.Principal, error) {
+	rows, err := s.DB.query(ctx, `SELECT `+principalCols+` FROM principals p
+		WHERE p.deleted_at IS NULL AND p.name > ? AND (? = '' OR p.kind = ?) AND (? = '' OR p.service_kind = ?)
+		ORDER BY p.name LIMIT ?`, after, f.Kind, f.Kind, string(f.ServiceKind), string(f.ServiceKind), limit)
+	if err != nil {
+		return nil, s.DB.translate(err, "principals")
+	}
+	return collect(rows, scanPrincipal, s.DB, "principals")
+}
+
+// UpdatePrincipal implements identity.Store.
+func (s *IdentityStore) UpdatePrincipal(ctx context.Context, p *identity.Principal) error {
+	res, err := s.DB.exec(ctx, `UPDATE principals SET display_name = ?, email = ?, disabled = ?, deleted_at = ?, updated_at = ?
+		WHERE id = ?`, p.DisplayName, p.Email, p.Disabled, nullMicros(p.DeletedAt), micros(p.UpdatedAt), p.ID)
+	return one(res, err, s.DB, "principal "+p.Name)
 }
 
 // CreateCredential implements identity.Store.
@@ -79,60 +111,16 @@ func (s *IdentityStore) UseCredential(ctx context.Context, id string, at time.Ti
 	return nil
 }
 
-const tokenCols = `id, principal_id, name, hash, created_at, expires_at, last_used_at, revoked_at`
-
-func scanToken(r scanner) (*identity.Token, error) {
-	var t identity.Token
-	var created, expires int64
-	var used, revoked sql.NullInt64
-	if err := r.Scan(&t.ID, &t.PrincipalID, &t.Name, &t.Hash, &created, &expires, &used, &revoked); err != nil {
-		return nil, err
-	}
-	t.CreatedAt, t.ExpiresAt = fromMicros(created), fromMicros(expires)
-	t.LastUsedAt, t.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
-	return &t, nil
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// CreateToken implements identity.Store.
-func (s *IdentityStore) CreateToken(ctx context.Context, t *identity.Token) error {
-	_, err := s.DB.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.PrincipalID, t.Name, t.Hash, micros(t.CreatedAt), micros(t.ExpiresAt), nullMicros(t.LastUsedAt), nullMicros(t.RevokedAt))
-	return s.DB.translate(err, "token")
-}
-
-// GetTokenByHash implements identity.Store.
-func (s *IdentityStore) GetTokenByHash(ctx context.Context, hash []byte) (*identity.Token, error) {
-	t, err := scanToken(s.DB.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
-	return t, s.DB.translate(err, "token")
-}
-
-// GetTokenWithPrincipal implements identity.Store.
-func (s *IdentityStore) GetTokenWithPrincipal(ctx context.Context, hash []byte) (*identity.Token, *identity.Principal, error) {
-	var t identity.Token
-	var p identity.Principal
-	var created, expires, pcreated int64
-	var used, revoked sql.NullInt64
-	err := s.DB.queryRow(ctx, `SELECT t.id, t.principal_id, t.name, t.hash, t.created_at, t.expires_at, t.last_used_at, t.revoked_at,
-		p.id, p.kind, p.name, p.display_name, p.platform_admin, p.disabled, p.created_at
-		FROM tokens t JOIN principals p ON p.id = t.principal_id WHERE t.hash = ?`, hash).Scan(
-		&t.ID, &t.PrincipalID, &t.Name, &t.Hash, &created, &expires, &used, &revoked,
-		&p.ID, &p.Kind, &p.Name, &p.DisplayName, &p.PlatformAdmin, &p.Disabled, &pcreated)
+// affected returns how many rows an update or delete touched.
+func affected(res sql.Result, err error, db *DB, what string) (int, error) {
 	if err != nil {
-		return nil, nil, s.DB.translate(err, "token")
+		return 0, db.translate(err, what)
 	}
-	t.CreatedAt, t.ExpiresAt, p.CreatedAt = fromMicros(created), fromMicros(expires), fromMicros(pcreated)
-	t.LastUsedAt, t.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
-	return &t, &p, nil
-}
-
-// TouchToken implements identity.Store.
-func (s *IdentityStore) TouchToken(ctx context.Context, id string, at time.Time) error {
-	_, err := s.DB.exec(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ?`, micros(at), id)
-	return s.DB.translate(err, "token")
-}
-
-// RevokeToken implements identity.Store.
-func (s *IdentityStore) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	res, err := s.DB.exec(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(at), id)
-	return one(res, err, s.DB, "token")
+	n, err := res.RowsAffected()
+	return int(n), db.translate(err, what)
 }
