@@ -1,15 +1,12 @@
-// Package access decides whether an actor may perform an action at a scope.
-// Every route declares the permission it needs; the transport asks this
-// package before calling a service. Until role assignments arrive only the
-// platform administrator holds permissions; the Authorizer interface is the
-// seam the role model plugs into.
+// Package access decides whether an actor may perform an action at a scope:
+// permissions and their catalog, the built-in roles, role assignments
+// inherited down the scope tree (platform → zone → project → environment),
+// just-in-time elevations, and the one authorizer every route goes through.
 package access
 
 import (
 	"context"
 	"strings"
-
-	"github.com/enclave-ml/enclave/internal/enclave"
 )
 
 // Permission is an action on a resource type, written "type/verb" or
@@ -133,23 +130,4 @@ type Authorizer interface {
 	// AuthorizeSomewhere checks that the actor holds p at some scope: the
 	// first gate of routes whose scope only the service knows.
 	AuthorizeSomewhere(ctx context.Context, p Permission) error
-}
-
-// AdminOnly is the authorizer of the platform core: the platform
-// administrator may do everything, any authenticated principal may call
-// Authenticated routes, and everyone else is denied.
-type AdminOnly struct{}
-
-var _ Authorizer = AdminOnly{}
-
-// Authorize implements Authorizer.
-func (AdminOnly) Authorize(ctx context.Context, p Permission, scope Scope) error {
-	a := enclave.ActorFrom(ctx)
-	if a == nil {
-		return enclave.Errorf(enclave.CodeUnauthenticated, "authentication required")
-	}
-	if p == Authenticated || a.PlatformAdmin {
-		return nil
-	}
-	return enclave.Errorf(enclave.CodePermissionDenied, "%s may not %s at %s", a.Name, p, scope)
 }

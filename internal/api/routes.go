@@ -73,7 +73,7 @@ func (s *Server) coreRoutes() []route {
 
 		{method: "POST", pattern: "/api/v1/auth/login", public: true, secretResponse: true, summary: "Exchange a one-time credential for an API token", tag: "auth", in: loginRequest{}, out: loginResponse{}, status: 200, handle: s.login},
 		{method: "POST", pattern: "/api/v1/auth/logout", perm: access.Authenticated, summary: "Revoke the calling token", tag: "auth", status: 204, handle: s.logout},
-		{method: "GET", pattern: "/api/v1/auth/whoami", perm: access.Authenticated, summary: "The calling principal", tag: "auth", out: principalOut, status: 200, handle: s.whoami},
+		{method: "GET", pattern: "/api/v1/auth/whoami", perm: access.SelfRead, summary: "The calling principal", tag: "auth", out: principalOut, status: 200, handle: s.whoami},
 
 		{method: "GET", pattern: "/api/v1/zones", perm: access.ZonesRead, summary: "List zones", tag: "zones", out: zoneList, status: 200, query: append([]param{{"region", "only zones in this region"}, stateQ}, pageQuery...), handle: s.listZones},
 		{method: "POST", pattern: "/api/v1/zones", perm: access.ZonesWrite, summary: "Create a zone with its shared staging and QA environments", tag: "zones", in: zoneCreate, out: zoneOut, status: 201, handle: s.createZone},

@@ -120,8 +120,12 @@ func (s *AccessStore) ResolveAssignee(ctx context.Context, kind access.AssigneeK
 		if kind == access.AssigneeService {
 			pk = "service"
 		}
-		err = s.DB.queryRow(ctx, `SELECT id, platform_admin FROM principals WHERE name = ? AND kind = ? AND deleted_at IS NULL`,
-			name, pk).Scan(&a.ID, &a.PlatformAdmin)
+		var disabled bool
+		err = s.DB.queryRow(ctx, `SELECT id, platform_admin, disabled FROM principals WHERE name = ? AND kind = ? AND deleted_at IS NULL`,
+			name, pk).Scan(&a.ID, &a.PlatformAdmin, &disabled)
+		if err == nil && disabled {
+			return nil, &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "assignee", Message: string(kind) + " " + name + " is disabled"}
+		}
 	}
 	if err == sql.ErrNoRows {
 		return nil, &enclave.Error{Code: enclave.CodeNotFound, Field: "assignee", Message: "no " + string(kind) + " named " + name}
