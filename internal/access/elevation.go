@@ -70,8 +70,9 @@ func (s ElevationState) Validate(field string) error {
 	return enclave.FieldError(field, "%s must be pending, active, rejected, cancelled, expired or revoked", field)
 }
 
-// MinElevation is the shortest elevation that may be requested.
-const MinElevation = 5 * time.Minute
+// DefaultMinElevation is the shortest elevation that may be requested,
+// unless the platform is configured otherwise.
+const DefaultMinElevation = 5 * time.Minute
 
 // ExpireElevationTask is the work-queue kind that ends an elevation.
 const ExpireElevationTask = "access.elevation.expire"

@@ -26,8 +26,12 @@ func (s *Service) RequestElevation(ctx context.Context, in ElevationRequest) (*E
 	if err != nil {
 		return nil, enclave.FieldError("duration", "duration must be like 2h or 90m")
 	}
-	if d < MinElevation || d > role.MaxElevation {
-		return nil, enclave.FieldError("duration", "an elevation to %s lasts between %v and %v, not %v", role.ID, MinElevation, role.MaxElevation, d)
+	minimum := s.MinElevation
+	if minimum <= 0 {
+		minimum = DefaultMinElevation
+	}
+	if d < minimum || d > role.MaxElevation {
+		return nil, enclave.FieldError("duration", "an elevation to %s lasts between %v and %v, not %v", role.ID, minimum, role.MaxElevation, d)
 	}
 	if len(in.Justification) < 10 {
 		return nil, enclave.FieldError("justification", "justification must say why, in at least 10 characters")

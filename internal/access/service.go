@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
@@ -19,6 +20,9 @@ type Service struct {
 	Audit *audit.Recorder
 	Queue *workqueue.Queue
 	Clock enclave.Clock
+	// MinElevation is the shortest elevation that may be requested;
+	// DefaultMinElevation when zero.
+	MinElevation time.Duration
 }
 
 var _ Authorizer = (*Service)(nil)
@@ -102,10 +106,10 @@ func (s *Service) decide(ctx context.Context, sub subject, p Permission, scope S
 		if a.ElevationID != "" {
 			d.Reason += " (just-in-time elevation " + a.ElevationID + ")"
 		}
-	case len(d.Considered) > 0:
-		d.Reason = fmt.Sprintf("no assignment grants %s at %s", p, scope)
 	case anywhere:
 		d.Reason = fmt.Sprintf("no assignment anywhere grants %s", p)
+	case len(d.Considered) > 0:
+		d.Reason = fmt.Sprintf("no assignment grants %s at %s", p, scope)
 	default:
 		d.Reason = fmt.Sprintf("%s has no role at %s or above", sub.name, scope)
 	}

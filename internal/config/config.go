@@ -41,6 +41,14 @@ type Config struct {
 	HTTP            HTTP          `yaml:"http"`
 	Auth            Auth          `yaml:"auth"`
 	Worker          Worker        `yaml:"worker"`
+	Access          Access        `yaml:"access"`
+}
+
+// Access configures authorization.
+type Access struct {
+	// MinElevation is the shortest just-in-time elevation that may be
+	// requested. Each role sets the longest.
+	MinElevation time.Duration `yaml:"min_elevation"`
 }
 
 // TLS configures the listener's certificate.
@@ -95,6 +103,7 @@ func Default() Config {
 		HTTP:            HTTP{MaxBodyBytes: 1 << 20, ShutdownTimeout: 20 * time.Second},
 		Auth:            Auth{TokenTTL: 7 * 24 * time.Hour, SessionTTL: 12 * time.Hour, ServiceTokenTTL: time.Hour},
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
+		Access:          Access{MinElevation: 5 * time.Minute},
 	}
 }
 
@@ -269,6 +278,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.ServiceTokenTTL < time.Minute || c.Auth.ServiceTokenTTL > 24*time.Hour {
 		return enclave.FieldError("auth.service_token_ttl", "auth.service_token_ttl must be between a minute and 24 hours")
+	}
+	if c.Access.MinElevation < time.Second {
+		return enclave.FieldError("access.min_elevation", "access.min_elevation must be at least 1s")
 	}
 	if c.Worker.Concurrency < 0 || c.Worker.Lease < time.Second {
 		return enclave.FieldError("worker", "worker.concurrency must be >= 0 and worker.lease at least 1s")

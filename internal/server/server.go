@@ -80,8 +80,9 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 	rec := &audit.Recorder{Store: &sqlstore.AuditStore{DB: db}, Clock: clock}
 	queue := &workqueue.Queue{Store: &sqlstore.TaskStore{DB: db}, Tx: db, Audit: rec, Clock: clock}
 	svc := &Services{
-		Audit:     rec,
-		Access:    &access.Service{Store: &sqlstore.AccessStore{DB: db}, Tx: db, Audit: rec, Queue: queue, Clock: clock},
+		Audit: rec,
+		Access: &access.Service{Store: &sqlstore.AccessStore{DB: db}, Tx: db, Audit: rec, Queue: queue, Clock: clock,
+			MinElevation: cfg.Access.MinElevation},
 		Identity:  &identity.Service{Store: &sqlstore.IdentityStore{DB: db}, Tx: db, Audit: rec, Clock: clock, TokenTTL: cfg.Auth.TokenTTL, SessionTTL: cfg.Auth.SessionTTL, ServiceTokenTTL: cfg.Auth.ServiceTokenTTL},
 		Zones:     &zone.Service{Store: &sqlstore.ZoneStore{DB: db}, Tx: db, Audit: rec, Clock: clock},
 		Queue:     queue,
