@@ -91,7 +91,9 @@ type Store interface {
 
 	CreateElevation(ctx context.Context, e *Elevation) error
 	GetElevation(ctx context.Context, id string) (*Elevation, error)
-	UpdateElevation(ctx context.Context, e *Elevation) error
+	// UpdateElevation saves e if it is still in state from; otherwise it
+	// returns conflict, so two concurrent decisions cannot both take effect.
+	UpdateElevation(ctx context.Context, e *Elevation, from ElevationState) error
 	ListElevations(ctx context.Context, f ElevationFilter, before string, limit int) ([]*Elevation, error)
 }
 

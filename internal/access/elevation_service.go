@@ -93,23 +93,10 @@ func (s *Service) decideOn(ctx context.Context, e *Elevation) error {
 // ApproveElevation activates a pending elevation: the requester holds the
 // role at the scope until it expires, when the work queue revokes it.
 func (s *Service) ApproveElevation(ctx context.Context, id string, in ElevationDecision) (*Elevation, error) {
-	if err := enclave.ValidateText("note", in.Note, 2000); err != nil {
-		return nil, err
-	}
-	var e *Elevation
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if e, err = s.pending(ctx, id); err != nil {
-			return err
-		}
-		if err := s.decideOn(ctx, e); err != nil {
-			return err
-		}
-		now := s.Clock.Now()
+	return s.decidePending(ctx, id, in, func(ctx context.Context, e *Elevation, now time.Time) error {
 		expires := now.Add(e.Duration)
-		e.State, e.DecidedBy, e.DecidedAt, e.DecisionNote = ElevationActive, enclave.ActorFrom(ctx).Name, &now, in.Note
-		e.ActivatedAt, e.ExpiresAt = &now, &expires
-		if err := s.Store.UpdateElevation(ctx, e); err != nil {
+		e.State, e.ActivatedAt, e.ExpiresAt = ElevationActive, &now, &expires
+		if err := s.Store.UpdateElevation(ctx, e, ElevationPending); err != nil {
 			return err
 		}
 		a := &Assignment{ID: newID(), AssigneeID: e.PrincipalID, AssigneeKind: AssigneeUser, AssigneeName: e.PrincipalName,
@@ -123,14 +110,23 @@ func (s *Service) ApproveElevation(ctx context.Context, id string, in ElevationD
 		}
 		return s.recordElevation(ctx, "access.elevation.approve", e, map[string]any{"expires_at": expires, "note": in.Note})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
 }
 
 // RejectElevation declines a pending elevation.
 func (s *Service) RejectElevation(ctx context.Context, id string, in ElevationDecision) (*Elevation, error) {
+	return s.decidePending(ctx, id, in, func(ctx context.Context, e *Elevation, now time.Time) error {
+		e.State, e.EndedAt = ElevationRejected, &now
+		if err := s.Store.UpdateElevation(ctx, e, ElevationPending); err != nil {
+			return err
+		}
+		return s.recordElevation(ctx, "access.elevation.reject", e, map[string]any{"note": in.Note})
+	})
+}
+
+// decidePending runs a decision on a pending elevation in one transaction,
+// after checking that the actor may decide it, and records who did and when.
+func (s *Service) decidePending(ctx context.Context, id string, in ElevationDecision,
+	apply func(ctx context.Context, e *Elevation, now time.Time) error) (*Elevation, error) {
 	if err := enclave.ValidateText("note", in.Note, 2000); err != nil {
 		return nil, err
 	}
@@ -144,11 +140,8 @@ func (s *Service) RejectElevation(ctx context.Context, id string, in ElevationDe
 			return err
 		}
 		now := s.Clock.Now()
-		e.State, e.DecidedBy, e.DecidedAt, e.DecisionNote, e.EndedAt = ElevationRejected, enclave.ActorFrom(ctx).Name, &now, in.Note, &now
-		if err := s.Store.UpdateElevation(ctx, e); err != nil {
-			return err
-		}
-		return s.recordElevation(ctx, "access.elevation.reject", e, map[string]any{"note": in.Note})
+		e.DecidedBy, e.DecidedAt, e.DecisionNote = enclave.ActorFrom(ctx).Name, &now, in.Note
+		return apply(ctx, e, now)
 	})
 	if err != nil {
 		return nil, err
@@ -169,7 +162,7 @@ func (s *Service) CancelElevation(ctx context.Context, id string) (*Elevation, e
 			return err
 		}
 		own := enclave.ActorFrom(ctx).PrincipalID == e.PrincipalID
-		now := s.Clock.Now()
+		now, from := s.Clock.Now(), e.State
 		switch {
 		case e.State == ElevationPending && own:
 			e.State = ElevationCancelled
@@ -189,7 +182,7 @@ func (s *Service) CancelElevation(ctx context.Context, id string) (*Elevation, e
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "elevation %s is already %s", e.ID, e.State)
 		}
 		e.EndedAt = &now
-		if err := s.Store.UpdateElevation(ctx, e); err != nil {
+		if err := s.Store.UpdateElevation(ctx, e, from); err != nil {
 			return err
 		}
 		return s.recordElevation(ctx, "access.elevation.cancel", e, nil)
@@ -299,7 +292,7 @@ func (s *Service) ExpireElevation(ctx context.Context, t *workqueue.Task) error 
 			return err
 		}
 		e.State, e.EndedAt = ElevationExpired, &now
-		if err := s.Store.UpdateElevation(ctx, e); err != nil {
+		if err := s.Store.UpdateElevation(ctx, e, ElevationActive); err != nil {
 			return err
 		}
 		return s.recordElevation(ctx, "access.elevation.expire", e, nil)

@@ -342,3 +342,40 @@ func TestElevationRejectCancelRevoke(t *testing.T) {
 		code(t, err, enclave.CodeNotFound, "")
 	})
 }
+
+// TestConcurrentApprovalsActivateOnce: two owners approve the same request
+// at once; exactly one approval takes effect and one assignment exists.
+func TestConcurrentApprovalsActivateOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db)
+		f.grant("admin", access.AssigneeUser, "bob", "owner", proj)
+		f.grant("admin", access.AssigneeUser, "carol", "owner", proj)
+		e, err := f.svc.RequestElevation(f.as("ana"), access.ElevationRequest{Role: "contributor", Scope: proj, Duration: "1h", Justification: "concurrent approvals"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, who := range []string{"bob", "carol"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = f.svc.ApproveElevation(f.as(who), e.ID, access.ElevationDecision{})
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if !enclave.IsCode(err, enclave.CodeConflict) && !enclave.IsCode(err, enclave.CodeFailedPrecondition) {
+				t.Fatalf("losing approval: %v", err)
+			}
+		}
+		var n int
+		db.SQL.QueryRow(`SELECT COUNT(*) FROM role_assignments WHERE elevation_id IS NOT NULL`).Scan(&n)
+		if ok != 1 || n != 1 {
+			t.Fatalf("%d approvals took effect, %d assignments", ok, n)
+		}
+	})
+}

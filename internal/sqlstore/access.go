@@ -194,11 +194,16 @@ func (s *AccessStore) GetElevation(ctx context.Context, id string) (*access.Elev
 }
 
 // UpdateElevation implements access.Store.
-func (s *AccessStore) UpdateElevation(ctx context.Context, e *access.Elevation) error {
+func (s *AccessStore) UpdateElevation(ctx context.Context, e *access.Elevation, from access.ElevationState) error {
 	res, err := s.DB.exec(ctx, `UPDATE elevations SET state = ?, decided_by = ?, decided_at = ?, decision_note = ?, activated_at = ?,
-		expires_at = ?, ended_at = ? WHERE id = ?`, e.State, e.DecidedBy, nullMicros(e.DecidedAt), e.DecisionNote,
-		nullMicros(e.ActivatedAt), nullMicros(e.ExpiresAt), nullMicros(e.EndedAt), e.ID)
-	return one(res, err, s.DB, "elevation "+e.ID)
+		expires_at = ?, ended_at = ? WHERE id = ? AND state = ?`, e.State, e.DecidedBy, nullMicros(e.DecidedAt), e.DecisionNote,
+		nullMicros(e.ActivatedAt), nullMicros(e.ExpiresAt), nullMicros(e.EndedAt), e.ID, from)
+	if err := one(res, err, s.DB, "elevation "+e.ID); enclave.IsCode(err, enclave.CodeNotFound) {
+		return enclave.Errorf(enclave.CodeConflict, "elevation %s was decided or changed concurrently; look again", e.ID)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // ListElevations implements access.Store.
