@@ -60,7 +60,11 @@ type AssignmentFilter struct {
 	// Scope lists assignments at this scope and below it.
 	Scope      Scope
 	AssigneeID string
-	Role       string
+	// AssigneeKind and AssigneeName name the assignee; the service
+	// resolves them to AssigneeID once the caller may list.
+	AssigneeKind AssigneeKind
+	AssigneeName string
+	Role         string
 }
 
 // Assignee is a resolved user, group or service principal.
@@ -84,8 +88,10 @@ type Store interface {
 	// directly or through its groups (with ViaGroup set).
 	AssignmentsOf(ctx context.Context, principalID string, now time.Time) ([]*Assignment, error)
 
-	// ResolveAssignee finds a live user, group or service principal by name.
-	ResolveAssignee(ctx context.Context, kind AssigneeKind, name string) (*Assignee, error)
+	// ResolveAssignee finds a user, group or service principal by name;
+	// deleted ones are never found, disabled ones only when asked.
+	ResolveAssignee(ctx context.Context, kind AssigneeKind, name string, disabledToo bool) (*Assignee, error)
+	IsGroupMember(ctx context.Context, groupID, principalID string) (bool, error)
 	// ScopeExists reports whether the zone, project or environment a scope names exists.
 	ScopeExists(ctx context.Context, s Scope) (bool, error)
 

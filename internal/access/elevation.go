@@ -59,6 +59,8 @@ type ElevationDecision struct {
 type ElevationFilter struct {
 	State       ElevationState
 	PrincipalID string
+	// Scope selects elevations at this scope and below it.
+	Scope Scope
 }
 
 // Validate checks a state filter.
@@ -73,6 +75,9 @@ func (s ElevationState) Validate(field string) error {
 // DefaultMinElevation is the shortest elevation that may be requested,
 // unless the platform is configured otherwise.
 const DefaultMinElevation = 5 * time.Minute
+
+// PendingElevationTTL is how long a request may wait for a decision.
+const PendingElevationTTL = 24 * time.Hour
 
 // ExpireElevationTask is the work-queue kind that ends an elevation.
 const ExpireElevationTask = "access.elevation.expire"

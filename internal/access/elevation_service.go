@@ -81,13 +81,36 @@ func (s *Service) pending(ctx context.Context, id string) (*Elevation, error) {
 	return e, nil
 }
 
-// decideOn checks that the actor may decide e: it holds
-// access/elevations/approve at e's scope and did not request e.
+// decideOn checks that the actor may decide e: it did not request e, it
+// holds access/elevations/approve at e's scope by a standing assignment,
+// and it holds every control-plane right of the role (only a platform
+// admin approves platform-admin). Requests left pending too long expire.
 func (s *Service) decideOn(ctx context.Context, e *Elevation) error {
-	if enclave.ActorFrom(ctx).PrincipalID == e.PrincipalID {
+	actor := enclave.ActorFrom(ctx)
+	if actor.PrincipalID == e.PrincipalID {
 		return enclave.Errorf(enclave.CodePermissionDenied, "nobody approves or rejects their own elevation")
 	}
-	return s.Authorize(ctx, ElevationsApprove, e.Scope)
+	if err := s.authorizeStanding(ctx, ElevationsApprove, e.Scope); err != nil {
+		return err
+	}
+	if s.Clock.Now().Sub(e.RequestedAt) > PendingElevationTTL {
+		return enclave.Errorf(enclave.CodeFailedPrecondition, "elevation %s was requested over %v ago; ask for a new one", e.ID, PendingElevationTTL)
+	}
+	role, ok := RoleByID(e.Role)
+	if !ok {
+		return enclave.Errorf(enclave.CodeFailedPrecondition, "role %s no longer exists", e.Role)
+	}
+	sub := actorSubject(actor)
+	sub.standingOnly = true
+	missing, err := s.uncovered(ctx, sub, role, e.Scope)
+	if err != nil {
+		return err
+	}
+	if missing != "" {
+		return enclave.Errorf(enclave.CodePermissionDenied, "approving %s at %s needs every control-plane right it carries; %s does not hold %s there",
+			role.ID, e.Scope, actor.Name, missing)
+	}
+	return nil
 }
 
 // ApproveElevation activates a pending elevation: the requester holds the
@@ -223,14 +246,22 @@ func (s *Service) ListElevations(ctx context.Context, f ElevationFilter, page en
 	me := enclave.ActorFrom(ctx).PrincipalID
 	var out []*Elevation
 	before := cur.After
-	// Read in batches, keeping what the caller may see, until the page is full.
-	for len(out) <= page.Size {
+	mayDecide := map[Scope]bool{}
+	// Read in batches, keeping what the caller may see, until the page is
+	// full or a bounded number of rows has been looked at.
+	for scanned := 0; len(out) <= page.Size && scanned < maxElevationScan; {
 		batch, err := s.Store.ListElevations(ctx, f, before, 200)
 		if err != nil {
 			return nil, "", err
 		}
+		scanned += len(batch)
 		for _, e := range batch {
-			if e.PrincipalID == me || s.Authorize(ctx, ElevationsApprove, e.Scope) == nil {
+			ok, known := mayDecide[e.Scope]
+			if !known {
+				ok = s.Authorize(ctx, ElevationsApprove, e.Scope) == nil
+				mayDecide[e.Scope] = ok
+			}
+			if e.PrincipalID == me || ok {
 				out = append(out, e)
 			}
 		}
@@ -242,6 +273,10 @@ func (s *Service) ListElevations(ctx context.Context, f ElevationFilter, page en
 	out, next := enclave.PageOf(out, page.Size, func(e *Elevation) string { return e.ID })
 	return out, next, nil
 }
+
+// maxElevationScan bounds the rows one listing reads on behalf of a caller
+// who may see few of them.
+const maxElevationScan = 5000
 
 // GetElevation returns one elevation the caller requested or may decide on.
 func (s *Service) GetElevation(ctx context.Context, id string) (*Elevation, error) {
@@ -297,4 +332,51 @@ func (s *Service) ExpireElevation(ctx context.Context, t *workqueue.Task) error 
 		}
 		return s.recordElevation(ctx, "access.elevation.expire", e, nil)
 	})
+}
+
+// ScopeDeleted ends all access at a scope that is being deleted, and below
+// it: standing assignments are removed, pending elevations cancelled and
+// active ones revoked, each audited, in the transaction of the deletion.
+// A zone or project created later with the same name starts with no access.
+func (s *Service) ScopeDeleted(ctx context.Context, scope string) error {
+	sc := Scope(scope)
+	for {
+		as, err := s.Store.ListAssignments(ctx, AssignmentFilter{Scope: sc}, "", 500)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if err := s.Store.DeleteAssignment(ctx, a.ID); err != nil {
+				return err
+			}
+			if err := s.Audit.Record(ctx, audit.Event{Action: "access.revoke", TargetType: "role_assignment", TargetID: a.ID,
+				Scope: string(a.Scope), Reason: "scope deleted",
+				Details: map[string]any{"assignee": a.AssigneeName, "assignee_kind": a.AssigneeKind, "role": a.Role}}); err != nil {
+				return err
+			}
+		}
+		if len(as) < 500 {
+			break
+		}
+	}
+	now := s.Clock.Now()
+	for _, st := range []ElevationState{ElevationPending, ElevationActive} {
+		es, err := s.Store.ListElevations(ctx, ElevationFilter{State: st, Scope: sc}, "", 10000)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			e.State, e.EndedAt = ElevationCancelled, &now
+			if st == ElevationActive {
+				e.State = ElevationRevoked
+			}
+			if err := s.Store.UpdateElevation(ctx, e, st); err != nil {
+				return err
+			}
+			if err := s.recordElevation(ctx, "access.elevation.cancel", e, map[string]any{"reason": "scope deleted"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

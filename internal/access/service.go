@@ -51,6 +51,10 @@ type subject struct {
 	id, name      string
 	platformAdmin bool
 	tokenScopes   []string
+	// standingOnly ignores assignments from elevations: granting access
+	// and approving elevations need standing authority, so that an
+	// elevation cannot be turned into access that outlives it.
+	standingOnly bool
 }
 
 func (s *Service) decide(ctx context.Context, sub subject, p Permission, scope Scope, anywhere bool) (*Decision, error) {
@@ -69,13 +73,9 @@ func (s *Service) decide(ctx context.Context, sub subject, p Permission, scope S
 		d.Allowed, d.Reason = true, "every principal may act on its own identity"
 		return d, nil
 	}
-	as, err := s.Store.AssignmentsOf(ctx, sub.id, s.Clock.Now())
+	as, err := s.assignmentsOf(ctx, sub)
 	if err != nil {
 		return nil, err
-	}
-	if sub.platformAdmin {
-		as = append([]*Assignment{{ID: "bootstrap", AssigneeID: sub.id, AssigneeKind: AssigneeUser, AssigneeName: sub.name,
-			Role: PlatformAdminRole, Scope: PlatformScope, CreatedBy: "bootstrap"}}, as...)
 	}
 	for _, a := range as {
 		if !anywhere && !scope.Within(a.Scope) {
@@ -116,6 +116,64 @@ func (s *Service) decide(ctx context.Context, sub subject, p Permission, scope S
 	return d, nil
 }
 
+// assignmentsOf returns what sub holds, with the bootstrap
+// administrator's implicit platform-admin at the root.
+func (s *Service) assignmentsOf(ctx context.Context, sub subject) ([]*Assignment, error) {
+	all, err := s.Store.AssignmentsOf(ctx, sub.id, s.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	var as []*Assignment
+	if sub.platformAdmin {
+		as = append(as, &Assignment{ID: "bootstrap", AssigneeID: sub.id, AssigneeKind: AssigneeUser, AssigneeName: sub.name,
+			Role: PlatformAdminRole, Scope: PlatformScope, CreatedBy: "bootstrap"})
+	}
+	for _, a := range all {
+		if !sub.standingOnly || a.ElevationID == "" {
+			as = append(as, a)
+		}
+	}
+	return as, nil
+}
+
+// uncovered returns a control-plane permission that role allows at scope
+// and sub does not hold there, if any. Granting a role, or approving an
+// elevation to it, needs every control-plane right it carries: an owner
+// cannot hand out platform-admin. Data-plane rights may be given to others
+// by those who manage the scope, never to themselves.
+func (s *Service) uncovered(ctx context.Context, sub subject, role *Role, scope Scope) (Permission, error) {
+	as, err := s.assignmentsOf(ctx, sub)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range Catalog {
+		if a.Plane != ControlPlane || strings.HasPrefix(string(a.Permission), "self/") || !role.Allows(a.Permission) {
+			continue
+		}
+		if scope != PlatformScope && platformOnly(a.Permission) {
+			continue // it cannot take effect below the platform
+		}
+		held := false
+		for _, x := range as {
+			if r, ok := RoleByID(x.Role); ok && scope.Within(x.Scope) && r.Allows(a.Permission) {
+				held = true
+				break
+			}
+		}
+		if !held {
+			return a.Permission, nil
+		}
+	}
+	return "", nil
+}
+
+// platformOnly reports whether p acts only on platform-wide resources
+// (identities, platform settings and operations), whose routes are
+// authorized at the root: held at a zone or project it grants nothing.
+func platformOnly(p Permission) bool {
+	return Matches("platform/*", p) || Matches("identity/*", p)
+}
+
 func actorSubject(a *enclave.Actor) subject {
 	return subject{id: a.PrincipalID, name: a.Name, platformAdmin: a.PlatformAdmin, tokenScopes: a.TokenScopes}
 }
@@ -134,6 +192,15 @@ func (s *Service) AuthorizeSomewhere(ctx context.Context, p Permission) error {
 }
 
 func (s *Service) authorize(ctx context.Context, p Permission, scope Scope, anywhere bool) error {
+	return s.authorizeAs(ctx, p, scope, anywhere, false)
+}
+
+// authorizeStanding is Authorize counting standing assignments only.
+func (s *Service) authorizeStanding(ctx context.Context, p Permission, scope Scope) error {
+	return s.authorizeAs(ctx, p, scope, false, true)
+}
+
+func (s *Service) authorizeAs(ctx context.Context, p Permission, scope Scope, anywhere, standing bool) error {
 	a := enclave.ActorFrom(ctx)
 	if a == nil {
 		return enclave.Errorf(enclave.CodeUnauthenticated, "authentication required")
@@ -141,7 +208,9 @@ func (s *Service) authorize(ctx context.Context, p Permission, scope Scope, anyw
 	if p == Authenticated {
 		return nil
 	}
-	d, err := s.decide(ctx, actorSubject(a), p, scope, anywhere)
+	sub := actorSubject(a)
+	sub.standingOnly = standing
+	d, err := s.decide(ctx, sub, p, scope, anywhere)
 	if err != nil {
 		return err
 	}
@@ -174,14 +243,14 @@ func (s *Service) Check(ctx context.Context, kind AssigneeKind, name string, p P
 	if kind == AssigneeGroup {
 		return nil, enclave.FieldError("kind", "access is checked for a user or a service principal; groups hold roles for their members")
 	}
-	who, err := s.Store.ResolveAssignee(ctx, kind, name)
-	if err != nil {
+	// Authorize before looking the name up, so that the answer tells
+	// nothing about which names exist to someone who may not ask.
+	if err := s.Authorize(ctx, AssignmentsRead, scope); err != nil {
 		return nil, err
 	}
-	if who.ID != a.PrincipalID {
-		if err := s.Authorize(ctx, AssignmentsRead, scope); err != nil {
-			return nil, err
-		}
+	who, err := s.Store.ResolveAssignee(ctx, kind, name, true)
+	if err != nil {
+		return nil, err
 	}
 	return s.decide(ctx, subject{id: who.ID, name: who.Name, platformAdmin: who.PlatformAdmin}, p, scope, false)
 }
@@ -206,7 +275,7 @@ func (s *Service) Grant(ctx context.Context, g Grant) (*Assignment, error) {
 		return nil, &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "role",
 			Message: "role " + role.ID + " can be held only through a just-in-time elevation"}
 	}
-	if err := s.Authorize(ctx, AssignmentsWrite, g.Scope); err != nil {
+	if err := s.authorizeStanding(ctx, AssignmentsWrite, g.Scope); err != nil {
 		return nil, err
 	}
 	var a *Assignment
@@ -214,11 +283,22 @@ func (s *Service) Grant(ctx context.Context, g Grant) (*Assignment, error) {
 		if err := s.requireScope(ctx, g.Scope); err != nil {
 			return err
 		}
-		who, err := s.Store.ResolveAssignee(ctx, g.AssigneeKind, g.Assignee)
+		who, err := s.Store.ResolveAssignee(ctx, g.AssigneeKind, g.Assignee, false)
 		if err != nil {
 			return err
 		}
 		actor := enclave.ActorFrom(ctx)
+		if err := s.notSelf(ctx, actor, who, "grants roles to"); err != nil {
+			return err
+		}
+		sub := actorSubject(actor)
+		sub.standingOnly = true
+		if missing, err := s.uncovered(ctx, sub, role, g.Scope); err != nil {
+			return err
+		} else if missing != "" {
+			return enclave.Errorf(enclave.CodePermissionDenied,
+				"granting %s at %s needs every control-plane right it carries; %s does not hold %s there", role.ID, g.Scope, actor.Name, missing)
+		}
 		a = &Assignment{ID: newID(), AssigneeID: who.ID, AssigneeKind: who.Kind, AssigneeName: who.Name, Role: role.ID,
 			Scope: g.Scope, CreatedBy: actor.Name, CreatedAt: s.Clock.Now()}
 		if err := s.Store.CreateAssignment(ctx, a); err != nil {
@@ -231,6 +311,24 @@ func (s *Service) Grant(ctx context.Context, g Grant) (*Assignment, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// notSelf refuses an act on the actor itself or on a group it belongs to:
+// separation of duties.
+func (s *Service) notSelf(ctx context.Context, actor *enclave.Actor, who *Assignee, verb string) error {
+	if who.Kind != AssigneeGroup && who.ID == actor.PrincipalID {
+		return enclave.Errorf(enclave.CodePermissionDenied, "nobody %s themselves", verb)
+	}
+	if who.Kind == AssigneeGroup {
+		member, err := s.Store.IsGroupMember(ctx, who.ID, actor.PrincipalID)
+		if err != nil {
+			return err
+		}
+		if member {
+			return enclave.Errorf(enclave.CodePermissionDenied, "nobody %s a group they belong to (%s)", verb, who.Name)
+		}
+	}
+	return nil
 }
 
 func (s *Service) roleAt(field, roleID string, scope Scope) (*Role, Level, error) {
@@ -275,7 +373,7 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := s.Authorize(ctx, AssignmentsWrite, a.Scope); err != nil {
+		if err := s.authorizeStanding(ctx, AssignmentsWrite, a.Scope); err != nil {
 			return err
 		}
 		if a.ElevationID != "" {
@@ -306,6 +404,16 @@ func (s *Service) List(ctx context.Context, f AssignmentFilter, page enclave.Pag
 	if err := s.Authorize(ctx, AssignmentsRead, f.Scope); err != nil {
 		return nil, "", err
 	}
+	if f.AssigneeName != "" {
+		if err := f.AssigneeKind.Validate("assignee_kind"); err != nil {
+			return nil, "", err
+		}
+		who, err := s.Store.ResolveAssignee(ctx, f.AssigneeKind, f.AssigneeName, true)
+		if err != nil {
+			return nil, "", err
+		}
+		f.AssigneeID = who.ID
+	}
 	page, cur, err := page.Normalize()
 	if err != nil {
 		return nil, "", err
@@ -316,12 +424,4 @@ func (s *Service) List(ctx context.Context, f AssignmentFilter, page enclave.Pag
 	}
 	as, next := enclave.PageOf(as, page.Size, func(a *Assignment) string { return a.ID })
 	return as, next, nil
-}
-
-// AssigneeOf resolves an assignee for listing by name.
-func (s *Service) AssigneeOf(ctx context.Context, kind AssigneeKind, name string) (*Assignee, error) {
-	if err := kind.Validate("assignee_kind"); err != nil {
-		return nil, err
-	}
-	return s.Store.ResolveAssignee(ctx, kind, name)
 }

@@ -379,3 +379,92 @@ func TestConcurrentApprovalsActivateOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestNoEscalation: nobody grants themselves (directly or through a
+// group), an owner cannot hand out more administrative power than it has,
+// and an elevation cannot be turned into standing access.
+func TestNoEscalation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db)
+		g := func(by string, kind access.AssigneeKind, who, role string, scope access.Scope) error {
+			_, err := f.svc.Grant(f.as(by), access.Grant{AssigneeKind: kind, Assignee: who, Role: role, Scope: scope})
+			return err
+		}
+		f.grant("admin", access.AssigneeUser, "bob", "owner", "/")
+		code(t, g("bob", access.AssigneeUser, "bob", "data-owner", "/zones/eu"), enclave.CodePermissionDenied, "")
+		code(t, g("bob", access.AssigneeGroup, "oncologists", "data-scientist", proj), enclave.CodePermissionDenied, "")
+		code(t, g("bob", access.AssigneeUser, "carol", "platform-admin", "/"), enclave.CodePermissionDenied, "")
+		if err := g("bob", access.AssigneeUser, "carol", "data-scientist", proj); err != nil {
+			t.Fatalf("an owner grants a data role to someone else: %v", err)
+		}
+		code(t, g("admin", access.AssigneeUser, "admin", "reader", "/"), enclave.CodePermissionDenied, "")
+		// An elevated owner cannot grant standing access, nor approve.
+		e, _ := f.svc.RequestElevation(f.as("ana"), access.ElevationRequest{Role: "owner", Scope: proj, Duration: "1h", Justification: "incident 9 owner"})
+		if _, err := f.svc.ApproveElevation(f.as("bob"), e.ID, access.ElevationDecision{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Authorize(f.as("ana"), access.AssignmentsWrite, proj); err != nil {
+			t.Fatalf("elevated owner lacks the owner's rights: %v", err)
+		}
+		code(t, g("ana", access.AssigneeUser, "carol", "owner", proj), enclave.CodePermissionDenied, "")
+		pending, _ := f.svc.RequestElevation(f.as("carol"), access.ElevationRequest{Role: "reader", Scope: proj, Duration: "1h", Justification: "look at things"})
+		_, err := f.svc.ApproveElevation(f.as("ana"), pending.ID, access.ElevationDecision{})
+		code(t, err, enclave.CodePermissionDenied, "")
+		// Only a platform admin approves platform-admin.
+		pa, _ := f.svc.RequestElevation(f.as("carol"), access.ElevationRequest{Role: "platform-admin", Scope: "/", Duration: "1h", Justification: "rotate platform keys"})
+		_, err = f.svc.ApproveElevation(f.as("bob"), pa.ID, access.ElevationDecision{})
+		code(t, err, enclave.CodePermissionDenied, "")
+		if _, err := f.svc.ApproveElevation(f.as("admin"), pa.ID, access.ElevationDecision{}); err != nil {
+			t.Fatal(err)
+		}
+		// A request left pending too long cannot be approved.
+		f.clock.Add(access.PendingElevationTTL + time.Minute)
+		_, err = f.svc.ApproveElevation(f.as("bob"), pending.ID, access.ElevationDecision{})
+		code(t, err, enclave.CodeFailedPrecondition, "")
+	})
+}
+
+// TestEnvironmentScopes: an assignment at an environment grants there and
+// nowhere else.
+func TestEnvironmentScopes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db)
+		f.grant("admin", access.AssigneeUser, "ana", "data-scientist", proj+"/environments/dev")
+		if err := f.svc.Authorize(f.as("ana"), "endpoints/write", proj+"/environments/dev"); err != nil {
+			t.Fatal(err)
+		}
+		code(t, f.svc.Authorize(f.as("ana"), "endpoints/write", proj+"/environments/prod"), enclave.CodePermissionDenied, "")
+		code(t, f.svc.Authorize(f.as("ana"), "endpoints/write", proj), enclave.CodePermissionDenied, "")
+		_, err := f.svc.Grant(f.as("admin"), access.Grant{AssigneeKind: access.AssigneeUser, Assignee: "ana", Role: "reader", Scope: proj + "/environments/nope"})
+		code(t, err, enclave.CodeNotFound, "scope")
+	})
+}
+
+// TestDeletedScopeTakesItsAccess: deleting a project removes the access
+// granted on it, so a new project of the same name starts with none.
+func TestDeletedScopeTakesItsAccess(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := setup(t, db)
+		rec := &audit.Recorder{Store: &sqlstore.AuditStore{DB: db}, Clock: f.clock.Now}
+		zs := &zone.Service{Store: &sqlstore.ZoneStore{DB: db}, Tx: db, Audit: rec, Clock: f.clock.Now,
+			OnScopeDelete: []func(context.Context, string) error{f.svc.ScopeDeleted}}
+		f.grant("admin", access.AssigneeUser, "ana", "data-scientist", proj)
+		f.grant("admin", access.AssigneeUser, "bob", "reader", proj+"/environments/dev")
+		e, _ := f.svc.RequestElevation(f.as("carol"), access.ElevationRequest{Role: "contributor", Scope: proj, Duration: "1h", Justification: "pending when deleted"})
+		if err := zs.DeleteProject(f.as("admin"), "eu", "onc"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zs.CreateProject(f.as("admin"), "eu", zone.ProjectCreate{Name: "onc", Owner: "o", CostCenter: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		code(t, f.svc.Authorize(f.as("ana"), access.ProjectsRead, proj), enclave.CodePermissionDenied, "")
+		code(t, f.svc.Authorize(f.as("bob"), access.ProjectsRead, proj+"/environments/dev"), enclave.CodePermissionDenied, "")
+		if got, _ := f.svc.GetElevation(f.as("carol"), e.ID); got.State != access.ElevationCancelled {
+			t.Fatalf("pending elevation on a deleted project: %s", got.State)
+		}
+		evs, _ := (&sqlstore.AuditStore{DB: db}).ListEvents(context.Background(), audit.Filter{Action: "access.revoke"}, 0, 10)
+		if len(evs) != 2 || evs[0].Reason != "scope deleted" {
+			t.Fatalf("revocations audited: %+v", evs)
+		}
+	})
+}

@@ -39,17 +39,10 @@ func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := access.AssignmentFilter{Scope: access.Scope(q.Get("scope")), Role: q.Get("role")}
-	if name := q.Get("assignee"); name != "" {
-		kind := access.AssigneeKind(q.Get("assignee_kind"))
-		if kind == "" {
-			kind = access.AssigneeUser
-		}
-		who, err := s.Access.AssigneeOf(r.Context(), kind, name)
-		if err != nil {
-			return err
-		}
-		f.AssigneeID = who.ID
+	f := access.AssignmentFilter{Scope: access.Scope(q.Get("scope")), Role: q.Get("role"),
+		AssigneeKind: access.AssigneeKind(q.Get("assignee_kind")), AssigneeName: q.Get("assignee")}
+	if f.AssigneeName != "" && f.AssigneeKind == "" {
+		f.AssigneeKind = access.AssigneeUser
 	}
 	as, next, err := s.Access.List(r.Context(), f, page)
 	if err != nil {

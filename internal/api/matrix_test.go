@@ -55,6 +55,10 @@ func samplePath(pattern string) string {
 func scopeOfPath(path string) access.Scope {
 	parts := strings.Split(strings.TrimPrefix(path, "/api/v1/"), "/")
 	switch {
+	case len(parts) >= 6 && parts[0] == "zones" && parts[2] == "projects" && parts[4] == "environments":
+		return access.ProjectScope(parts[1], parts[3]) + "/environments/" + access.Scope(parts[5])
+	case len(parts) >= 4 && parts[0] == "zones" && parts[2] == "environments":
+		return access.ZoneScope(parts[1]) + "/environments/" + access.Scope(parts[3])
 	case len(parts) >= 4 && parts[0] == "zones" && parts[2] == "projects":
 		return access.ProjectScope(parts[1], parts[3])
 	case len(parts) >= 2 && parts[0] == "zones":

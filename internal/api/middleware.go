@@ -183,7 +183,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 			return authz
 		}
 	}
-	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && r.Header.Get(IdempotencyHeader) != "" {
+	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && !rt.secretRequest && r.Header.Get(IdempotencyHeader) != "" {
 		return s.idempotent(w, r, rt)
 	}
 	return rt.handle(w, r)

@@ -57,7 +57,7 @@ func buildOpenAPI(routes []route, version string) map[string]any {
 		for _, q := range rt.query {
 			params = append(params, map[string]any{"name": q.name, "in": "query", "description": q.desc, "schema": map[string]any{"type": "string"}})
 		}
-		if rt.method == http.MethodPost && !rt.public && !rt.secretResponse {
+		if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && !rt.secretRequest {
 			params = append(params, map[string]any{"name": IdempotencyHeader, "in": "header",
 				"description": "makes the request safe to retry: its response is replayed for 24 hours", "schema": map[string]any{"type": "string"}})
 		}

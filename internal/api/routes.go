@@ -19,12 +19,16 @@ type route struct {
 	// secretResponse marks responses that carry a secret: they are never
 	// stored for idempotent replay.
 	secretResponse bool
-	summary        string
-	tag            string
-	in             any // request body type, for the OpenAPI document
-	out            any // response body type
-	status         int // success status
-	query          []param
+	// secretRequest marks requests whose body carries a secret (a
+	// password, a code): they are never fingerprinted for idempotency,
+	// since even a hash of a password is an offline-guessing target.
+	secretRequest bool
+	summary       string
+	tag           string
+	in            any // request body type, for the OpenAPI document
+	out           any // response body type
+	status        int // success status
+	query         []param
 	// scope says where the permission is checked. The default, scopePath,
 	// is the scope the path names (platform, zone or project).
 	scope  scopeRule
@@ -110,12 +114,17 @@ func groupByPattern(rs []route) map[string][]route {
 	return m
 }
 
-// scopeOf is the scope a request acts at, from its path values.
+// scopeOf is the scope a request acts at, from its path values: an
+// environment of a project or of a zone, a project, a zone, or the platform.
 func scopeOf(r *http.Request) access.Scope {
-	z, p := r.PathValue("zone"), r.PathValue("project")
+	z, p, e := r.PathValue("zone"), r.PathValue("project"), r.PathValue("environment")
 	switch {
+	case z != "" && p != "" && e != "":
+		return access.ProjectScope(z, p) + "/environments/" + access.Scope(e)
 	case z != "" && p != "":
 		return access.ProjectScope(z, p)
+	case z != "" && e != "":
+		return access.ZoneScope(z) + "/environments/" + access.Scope(e)
 	case z != "":
 		return access.ZoneScope(z)
 	}

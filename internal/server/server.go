@@ -91,6 +91,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 		Receivers: map[string]outbox.Receiver{},
 	}
 	svc.Handlers[access.ExpireElevationTask] = svc.Access.ExpireElevation
+	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
 	return svc
 }
 

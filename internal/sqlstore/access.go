@@ -109,7 +109,7 @@ func (s *AccessStore) AssignmentsOf(ctx context.Context, principalID string, now
 }
 
 // ResolveAssignee implements access.Store.
-func (s *AccessStore) ResolveAssignee(ctx context.Context, kind access.AssigneeKind, name string) (*access.Assignee, error) {
+func (s *AccessStore) ResolveAssignee(ctx context.Context, kind access.AssigneeKind, name string, disabledToo bool) (*access.Assignee, error) {
 	a := &access.Assignee{Kind: kind, Name: name}
 	var err error
 	switch kind {
@@ -123,7 +123,7 @@ func (s *AccessStore) ResolveAssignee(ctx context.Context, kind access.AssigneeK
 		var disabled bool
 		err = s.DB.queryRow(ctx, `SELECT id, platform_admin, disabled FROM principals WHERE name = ? AND kind = ? AND deleted_at IS NULL`,
 			name, pk).Scan(&a.ID, &a.PlatformAdmin, &disabled)
-		if err == nil && disabled {
+		if err == nil && disabled && !disabledToo {
 			return nil, &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "assignee", Message: string(kind) + " " + name + " is disabled"}
 		}
 	}
@@ -134,6 +134,13 @@ func (s *AccessStore) ResolveAssignee(ctx context.Context, kind access.AssigneeK
 		return nil, s.DB.translate(err, string(kind))
 	}
 	return a, nil
+}
+
+// IsGroupMember implements access.Store.
+func (s *AccessStore) IsGroupMember(ctx context.Context, groupID, principalID string) (bool, error) {
+	var n int
+	err := s.DB.queryRow(ctx, `SELECT COUNT(*) FROM group_members WHERE group_id = ? AND principal_id = ?`, groupID, principalID).Scan(&n)
+	return n > 0, s.DB.translate(err, "group membership")
 }
 
 // ScopeExists implements access.Store.
@@ -210,7 +217,9 @@ func (s *AccessStore) UpdateElevation(ctx context.Context, e *access.Elevation, 
 func (s *AccessStore) ListElevations(ctx context.Context, f access.ElevationFilter, before string, limit int) ([]*access.Elevation, error) {
 	rows, err := s.DB.query(ctx, `SELECT `+elevationCols+` FROM elevations e JOIN principals p ON p.id = e.principal_id
 		WHERE (? = '' OR e.id < ?) AND (? = '' OR e.state = ?) AND (? = '' OR e.principal_id = ?)
-		ORDER BY e.id DESC LIMIT ?`, before, before, string(f.State), string(f.State), f.PrincipalID, f.PrincipalID, limit)
+		AND (? IN ('', '/') OR e.scope = ? OR e.scope LIKE ?)
+		ORDER BY e.id DESC LIMIT ?`, before, before, string(f.State), string(f.State), f.PrincipalID, f.PrincipalID,
+		string(f.Scope), string(f.Scope), strings.TrimSuffix(string(f.Scope), "/")+"/%", limit)
 	if err != nil {
 		return nil, s.DB.translate(err, "elevations")
 	}

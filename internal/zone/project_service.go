@@ -184,6 +184,9 @@ func (s *Service) DeleteProject(ctx context.Context, zoneName, name string) erro
 					"project %s still holds %d %s; delete them first", p.Name, n, c.Kind)
 			}
 		}
+		if err := s.scopeDeleted(ctx, access.ProjectScope(p.Zone, p.Name)); err != nil {
+			return err
+		}
 		if err := s.Store.DeleteEnvironments(ctx, p.ZoneID, p.ID); err != nil {
 			return err
 		}

@@ -20,6 +20,19 @@ type Service struct {
 	Clock enclave.Clock
 	// ProjectChildren are consulted before a project is deleted.
 	ProjectChildren []ChildCounter
+	// OnScopeDelete run in the transaction that deletes a zone or a
+	// project, with its scope, so that what hangs on the scope by name
+	// (role assignments, elevations) goes with it.
+	OnScopeDelete []func(ctx context.Context, scope string) error
+}
+
+func (s *Service) scopeDeleted(ctx context.Context, scope access.Scope) error {
+	for _, fn := range s.OnScopeDelete {
+		if err := fn(ctx, string(scope)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -179,6 +192,9 @@ func (s *Service) DeleteZone(ctx context.Context, name string) error {
 		if n > 0 {
 			return enclave.Errorf(enclave.CodeFailedPrecondition,
 				"zone %s still holds %d project(s); delete them first", z.Name, n)
+		}
+		if err := s.scopeDeleted(ctx, access.ZoneScope(z.Name)); err != nil {
+			return err
 		}
 		if err := s.Store.DeleteEnvironments(ctx, z.ID, ""); err != nil {
 			return err
