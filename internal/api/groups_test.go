@@ -44,3 +44,25 @@ func TestGroupScenarios(t *testing.T) {
 		})
 	})
 }
+
+// TestNoSelfAddToGroup: nobody adds themselves to a group, whatever they
+// may otherwise do with groups (separation of duties); the refusal is
+// audited and nothing changes. Adding someone else works.
+func TestNoSelfAddToGroup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.createUser("ana", "violet-kettle-ninety-harbor")
+		e.must(e.do("POST", "/api/v1/groups", `{"name":"owners"}`, nil), 201)
+		steps(t, e, "self", []scenario{
+			{name: "add yourself", method: "POST", path: "/api/v1/groups/owners/members", body: `{"member":"admin"}`,
+				status: 403, code: "permission_denied", field: "member", events: []string{"group.member.add:denied"}},
+			{name: "nothing changed", method: "GET", path: "/api/v1/groups/owners", status: 200, contain: []string{`"member_count":0`}},
+			{name: "add someone else", method: "POST", path: "/api/v1/groups/owners/members", body: `{"member":"ana"}`,
+				status: 201, events: []string{"group.member.add"}},
+		})
+		ev := e.auditOf("self-000")[0]
+		if ev.Reason != "self" || ev.Details["member"] != "admin" || ev.Details["group"] != "owners" || ev.ActorName != "admin" {
+			t.Errorf("denial record %+v", ev)
+		}
+	})
+}

@@ -5,25 +5,27 @@ import "github.com/enclave-ml/enclave/internal/access"
 // identityRoutes are the routes of people, groups, service principals,
 // credentials, MFA and platform settings. The sign-in steps are public;
 // routes that return a secret (a token, a client secret, a TOTP secret,
-// recovery codes) are secretResponse, so a replay store never holds one.
+// recovery codes) are secretResponse, so a replay store never holds one;
+// routes whose request carries one (a password, a code, a client secret)
+// are secretRequest, so that not even a hash of it is kept for idempotency.
 func (s *Server) identityRoutes() []route {
 	return []route{
-		{method: "POST", pattern: "/api/v1/auth/login/mfa", public: true, secretResponse: true, summary: "Complete a password sign-in with a TOTP or recovery code", tag: "auth", in: loginMFARequest{}, out: loginResponse{}, status: 200, handle: s.loginMFA},
-		{method: "POST", pattern: "/api/v1/auth/token", public: true, secretResponse: true, summary: "Sign a service principal in with a client secret", tag: "auth", in: clientTokenRequest{}, out: loginResponse{}, status: 200, handle: s.clientToken},
-		{method: "POST", pattern: "/api/v1/auth/password", perm: access.SelfPasswordWrite, summary: "Set or change the caller's password", tag: "auth", in: passwordChangeIn, status: 204, handle: s.changePassword},
+		{method: "POST", pattern: "/api/v1/auth/login/mfa", public: true, secretRequest: true, secretResponse: true, summary: "Complete a password sign-in with a TOTP or recovery code", tag: "auth", in: loginMFARequest{}, out: loginResponse{}, status: 200, handle: s.loginMFA},
+		{method: "POST", pattern: "/api/v1/auth/token", public: true, secretRequest: true, secretResponse: true, summary: "Sign a service principal in with a client secret", tag: "auth", in: clientTokenRequest{}, out: loginResponse{}, status: 200, handle: s.clientToken},
+		{method: "POST", pattern: "/api/v1/auth/password", perm: access.SelfPasswordWrite, secretRequest: true, summary: "Set or change the caller's password", tag: "auth", in: passwordChangeIn, status: 204, handle: s.changePassword},
 		{method: "POST", pattern: "/api/v1/auth/mfa/totp", perm: access.SelfMFAWrite, secretResponse: true, summary: "Start TOTP enrolment: returns the secret and its otpauth:// URI", tag: "auth", out: mfaEnrollmentOut, status: 201, handle: s.enrollTOTP},
-		{method: "POST", pattern: "/api/v1/auth/mfa/totp/confirm", perm: access.SelfMFAWrite, secretResponse: true, summary: "Confirm TOTP enrolment with a code: returns ten recovery codes, once", tag: "auth", in: mfaCodeIn, out: recoveryCodesOut, status: 200, handle: s.confirmTOTP},
-		{method: "DELETE", pattern: "/api/v1/auth/mfa/totp", perm: access.SelfMFAWrite, summary: "Remove the caller's MFA, proven with a current code", tag: "auth", in: mfaCodeIn, status: 204, handle: s.removeTOTP},
+		{method: "POST", pattern: "/api/v1/auth/mfa/totp/confirm", perm: access.SelfMFAWrite, secretRequest: true, secretResponse: true, summary: "Confirm TOTP enrolment with a code: returns ten recovery codes, once", tag: "auth", in: mfaCodeIn, out: recoveryCodesOut, status: 200, handle: s.confirmTOTP},
+		{method: "DELETE", pattern: "/api/v1/auth/mfa/totp", perm: access.SelfMFAWrite, secretRequest: true, summary: "Remove the caller's MFA, proven with a current code", tag: "auth", in: mfaCodeIn, status: 204, handle: s.removeTOTP},
 		{method: "GET", pattern: "/api/v1/auth/tokens", perm: access.SelfRead, summary: "List the caller's tokens, newest first", tag: "auth", out: tokenList, status: 200, query: tokenQuery, handle: s.listTokens},
 		{method: "POST", pattern: "/api/v1/auth/tokens", perm: access.SelfTokensWrite, secretResponse: true, summary: "Create a personal access token, shown once", tag: "auth", in: tokenCreate, out: tokenIssued, status: 201, handle: s.createToken},
 		{method: "DELETE", pattern: "/api/v1/auth/tokens/{id}", perm: access.SelfTokensWrite, summary: "Revoke one of the caller's tokens", tag: "auth", status: 204, handle: s.revokeToken},
 
 		{method: "GET", pattern: "/api/v1/users", perm: access.UsersRead, summary: "List users", tag: "users", out: userList, status: 200, query: pageQuery, handle: s.listUsers},
-		{method: "POST", pattern: "/api/v1/users", perm: access.UsersWrite, summary: "Create a user, optionally with a first password", tag: "users", in: userCreate, out: userOut, status: 201, handle: s.createUser},
+		{method: "POST", pattern: "/api/v1/users", perm: access.UsersWrite, secretRequest: true, summary: "Create a user, optionally with a first password", tag: "users", in: userCreate, out: userOut, status: 201, handle: s.createUser},
 		{method: "GET", pattern: "/api/v1/users/{user}", perm: access.UsersRead, summary: "Get a user", tag: "users", out: userOut, status: 200, handle: s.getUser},
-		{method: "PATCH", pattern: "/api/v1/users/{user}", perm: access.UsersWrite, summary: "Update, disable, enable or reset the password of a user", tag: "users", in: userUpdate, out: userOut, status: 200, handle: s.updateUser},
+		{method: "PATCH", pattern: "/api/v1/users/{user}", perm: access.UsersWrite, secretRequest: true, summary: "Update, disable, enable or reset the password of a user", tag: "users", in: userUpdate, out: userOut, status: 200, handle: s.updateUser},
 		{method: "DELETE", pattern: "/api/v1/users/{user}", perm: access.UsersWrite, summary: "Delete a user: its tokens stop working at once", tag: "users", status: 204, handle: s.deleteUser},
-		{method: "DELETE", pattern: "/api/v1/users/{user}/mfa", perm: access.UsersWrite, summary: "Reset a user's MFA and end their sessions", tag: "users", status: 204, handle: s.resetUserMFA},
+		{method: "DELETE", pattern: "/api/v1/users/{user}/mfa", perm: access.UsersWrite, summary: "Reset a user's MFA and revoke all their tokens", tag: "users", status: 204, handle: s.resetUserMFA},
 		{method: "GET", pattern: "/api/v1/users/{user}/tokens", perm: access.UsersRead, summary: "List a user's tokens, newest first", tag: "users", out: tokenList, status: 200, query: tokenQuery, handle: s.listUserTokens},
 		{method: "DELETE", pattern: "/api/v1/users/{user}/tokens/{id}", perm: access.UsersWrite, summary: "Revoke one of a user's tokens", tag: "users", status: 204, handle: s.revokeUserToken},
 

@@ -75,7 +75,7 @@ func (s *Server) coreRoutes() []route {
 		{method: "GET", pattern: "/metrics", perm: access.MetricsRead, summary: "Prometheus metrics", tag: "operations", status: 200, handle: s.metricsHandler},
 		{method: "GET", pattern: "/api/v1/openapi.json", perm: access.Authenticated, summary: "This API's OpenAPI document", tag: "operations", status: 200, handle: s.openapi},
 
-		{method: "POST", pattern: "/api/v1/auth/login", public: true, secretResponse: true, summary: "Exchange a one-time credential for an API token", tag: "auth", in: loginRequest{}, out: loginResponse{}, status: 200, handle: s.login},
+		{method: "POST", pattern: "/api/v1/auth/login", public: true, secretResponse: true, secretRequest: true, summary: "Exchange a one-time credential for an API token", tag: "auth", in: loginRequest{}, out: loginResponse{}, status: 200, handle: s.login},
 		{method: "POST", pattern: "/api/v1/auth/logout", perm: access.Authenticated, summary: "Revoke the calling token", tag: "auth", status: 204, handle: s.logout},
 		{method: "GET", pattern: "/api/v1/auth/whoami", perm: access.SelfRead, summary: "The calling principal", tag: "auth", out: principalOut, status: 200, handle: s.whoami},
 

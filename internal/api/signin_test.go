@@ -2,11 +2,15 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
@@ -171,19 +175,57 @@ func TestSignInRefusals(t *testing.T) {
 				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
 			{name: "unknown user", method: "POST", path: "/api/v1/auth/login", body: `{"name":"nobody","password":"not-the-password-at-all"}`,
 				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
+			// The wrong kind of principal is told what an unknown name is told:
+			// sign-in does not reveal which names exist, nor what they are.
 			{name: "service principal as a person", method: "POST", path: "/api/v1/auth/login", body: `{"name":"ci","password":"` + sec.ClientSecret + `"}`,
-				header: anon, status: 401, code: "unauthenticated", contain: []string{"client secret"}, events: []string{"auth.login:failed"}},
+				header: anon, status: 401, code: "unauthenticated", contain: []string{`"detail":"invalid name or password"`}, events: []string{"auth.login:failed"}},
 			{name: "service principal with a credential", method: "POST", path: "/api/v1/auth/login", body: `{"name":"ci","credential":"encboot_x"}`,
-				header: anon, status: 401, code: "unauthenticated", contain: []string{"client secret"}, events: []string{"auth.login:failed"}},
+				header: anon, status: 401, code: "unauthenticated", contain: []string{`"detail":"invalid name or credential"`}, events: []string{"auth.login:failed"}},
 			{name: "person with a client secret", method: "POST", path: "/api/v1/auth/token", body: `{"client_id":"bob","client_secret":"` + bobPassword + `"}`,
-				header: anon, status: 401, code: "unauthenticated", contain: []string{"people sign in with a password"}, events: []string{"auth.login:failed"}},
+				header: anon, status: 401, code: "unauthenticated", contain: []string{`"detail":"invalid client_id or client_secret"`}, events: []string{"auth.login:failed"}},
 			{name: "password and credential", method: "POST", path: "/api/v1/auth/login", body: `{"name":"bob","password":"a","credential":"b"}`,
 				header: anon, status: 400, code: "invalid_argument", field: "credential"},
 			{name: "empty password", method: "POST", path: "/api/v1/auth/login", body: `{"name":"bob"}`,
 				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
 			{name: "client secret sign-in", method: "POST", path: "/api/v1/auth/token", body: `{"client_id":"ci","client_secret":"` + sec.ClientSecret + `"}`,
 				header: anon, status: 200, contain: []string{`"kind":"service"`, `"token":"enc_`}, events: []string{"auth.login"}},
+			{name: "unknown client", method: "POST", path: "/api/v1/auth/token", body: `{"client_id":"nobody","client_secret":"encsp_x"}`,
+				header: anon, status: 401, code: "unauthenticated", contain: []string{`"detail":"invalid client_id or client_secret"`}, events: []string{"auth.login:failed"}},
+			{name: "unknown name with a credential", method: "POST", path: "/api/v1/auth/login", body: `{"name":"nobody","credential":"encboot_x"}`,
+				header: anon, status: 401, code: "unauthenticated", contain: []string{`"detail":"invalid name or credential"`}, events: []string{"auth.login:failed"}},
 		})
+		if got := e.reasons("ref-001"); !slices.Equal(got, []string{"unknown principal"}) {
+			t.Errorf("unknown name: reasons %v", got)
+		}
+		// A password typed into the name field (or any other name no
+		// principal can have) is neither recorded nor kept as a throttle key.
+		typed := "Sunny-Meadow-42!"
+		long := strings.Repeat("a", 64)
+		steps(t, e, "name", []scenario{
+			{name: "password in the name field", method: "POST", path: "/api/v1/auth/login", body: `{"name":"` + typed + `","password":"x"}`,
+				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
+			{name: "name longer than a DNS label", method: "POST", path: "/api/v1/auth/token", body: `{"client_id":"` + long + `","client_secret":"x"}`,
+				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
+			{name: "valid unknown name", method: "POST", path: "/api/v1/auth/login", body: `{"name":"someone","password":"not-the-password-at-all"}`,
+				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
+		})
+		for rid, want := range map[string]string{"name-000": "(invalid name)", "name-001": "(invalid name)", "name-002": "someone"} {
+			if got := e.auditOf(rid)[0].Details["name"]; got != want {
+				t.Errorf("%s: recorded name %q, want %q", rid, got, want)
+			}
+		}
+		for _, s := range []string{typed, long} {
+			var a, th int
+			if err := db.SQL.QueryRow(db.Dialect.Rebind(`SELECT COUNT(*) FROM audit_events WHERE details LIKE ?`), "%"+s+"%").Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SQL.QueryRow(db.Dialect.Rebind(`SELECT COUNT(*) FROM sign_in_throttle WHERE throttle_key LIKE ?`), "%"+s+"%").Scan(&th); err != nil {
+				t.Fatal(err)
+			}
+			if a != 0 || th != 0 {
+				t.Errorf("%q is in %d audit records and %d throttle keys", s, a, th)
+			}
+		}
 		for i, want := range []string{"wrong password", "unknown principal", "service principal used the person sign-in",
 			"service principal used the person sign-in", "person used the client-secret sign-in"} {
 			if got := e.reasons(fmt.Sprintf("ref-%03d", i)); !slices.Equal(got, []string{want}) {
@@ -351,6 +393,162 @@ func TestBootstrapCredentialFlow(t *testing.T) {
 				body: `{"new_password":"the-second-root-passphrase"}`, header: setup, status: 204, events: []string{"auth.password.change"}},
 			{name: "the second time needs the current one", method: "POST", path: "/api/v1/auth/password",
 				body: `{"new_password":"the-third-root-passphrase"}`, header: setup, status: 400, code: "invalid_argument", field: "current_password"},
+		})
+	})
+}
+
+// burst sends n copies of one sign-in request at once, each with the
+// request ID prefix-NNN, and returns how many got each status.
+func (e *env) burst(prefix, path, body string, n int) map[int]int {
+	e.t.Helper()
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+			if err != nil {
+				panic(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(api.RequestIDHeader, fmt.Sprintf("%s-%03d", prefix, i))
+			<-start
+			status := -1
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				status = res.StatusCode
+			}
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return statuses
+}
+
+// outcomes counts the audit records of requests whose ID starts with
+// prefix, by outcome and reason ("failed:wrong password", "denied:throttled").
+func (e *env) outcomes(prefix string) map[string]int {
+	e.t.Helper()
+	rows, err := e.db.SQL.Query(e.db.Dialect.Rebind(`SELECT outcome, reason FROM audit_events WHERE request_id LIKE ?`), prefix+"-%")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var outcome, reason string
+		if err := rows.Scan(&outcome, &reason); err != nil {
+			e.t.Fatal(err)
+		}
+		out[outcome+":"+reason]++
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// TestConcurrentGuessing: an attempt is counted before it is verified, so
+// a burst of concurrent wrong answers against one account is verified no
+// more often than the policy lets failures through before backing off —
+// three — and every other one is refused with 429 and audited as denied.
+// Each way of proving an identity is tried: password, TOTP code, bootstrap
+// credential and client secret; with the bound on verifications in flight
+// per account, and without it (the counts in the database alone, as with
+// several server processes).
+func TestConcurrentGuessing(t *testing.T) {
+	for _, inFlight := range []int{identity.DefaultThrottle.AccountInFlight, 0} {
+		t.Run(fmt.Sprintf("in-flight-%d", inFlight), func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+				testConcurrentGuessing(t, db, inFlight)
+			})
+		})
+	}
+}
+
+func testConcurrentGuessing(t *testing.T, db *sqlstore.DB, inFlight int) {
+	e := newEnv(t, db)
+	pol := identity.DefaultThrottle
+	pol.AccountInFlight = inFlight
+	e.svc.Identity.Throttle = pol
+	e.createUser("carl", bobPassword)
+	e.must(e.do("POST", "/api/v1/service-principals", `{"name":"ci","service_kind":"cicd"}`, nil), 201)
+	e.must(e.do("POST", "/api/v1/service-principals/ci/secrets", `{}`, nil), 201)
+	const n = 100
+	for _, b := range []struct {
+		name, path, reason string
+		body               func() string
+	}{
+		{"password", "/api/v1/auth/login", "wrong password",
+			func() string { return `{"name":"carl","password":"guess-guess-guess"}` }},
+		{"totp", "/api/v1/auth/login/mfa", "wrong TOTP code", func() string {
+			ch := e.passwordLogin("admin", e.adminPassword)
+			return `{"challenge":"` + ch.Challenge + `","code":"` + wrongCode(e.code(e.adminTOTP)) + `"}`
+		}},
+		{"credential", "/api/v1/auth/login", "wrong or used credential",
+			func() string { return `{"name":"admin","credential":"encboot_guess"}` }},
+		{"secret", "/api/v1/auth/token", "wrong client secret",
+			func() string { return `{"client_id":"ci","client_secret":"encsp_guess"}` }},
+	} {
+		// A new window for the account and the source address.
+		e.clock.Add(pol.Window + pol.Lockout)
+		statuses := e.burst(b.name, b.path, b.body(), n)
+		if statuses[401]+statuses[429] != n {
+			t.Fatalf("%s: statuses %v", b.name, statuses)
+		}
+		got := e.outcomes(b.name)
+		verified := got["failed:"+b.reason]
+		if verified < 1 || verified > pol.AccountBackoffAfter || verified != statuses[401] {
+			t.Errorf("%s: %d of %d concurrent wrong attempts verified (want 1 to %d): statuses %v, audit %v",
+				b.name, verified, n, pol.AccountBackoffAfter, statuses, got)
+		}
+		if got["denied:throttled"]+got["denied:concurrent attempts"] != statuses[429] || len(got) > 3 ||
+			(inFlight == 0 && got["denied:concurrent attempts"] != 0) {
+			t.Errorf("%s: refusals not audited as denied: statuses %v, audit %v", b.name, statuses, got)
+		}
+	}
+}
+
+// TestPasswordStepKeepsCodeFailures: a right password before the second
+// factor takes back its own attempt but leaves earlier failures counted,
+// so knowing the password does not reset the guessing of codes; and it
+// leaves no backoff of its own behind.
+func TestPasswordStepKeepsCodeFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		anon := map[string]string{"Authorization": ""}
+		mfa := func(ch, code string) string { return `{"challenge":"` + ch + `","code":"` + code + `"}` }
+		e.clock.Add(30 * time.Second)
+		ch := e.passwordLogin("admin", e.adminPassword).Challenge
+		wrong := wrongCode(e.code(e.adminTOTP))
+		steps(t, e, "code", []scenario{
+			{name: "wrong code 1", method: "POST", path: "/api/v1/auth/login/mfa", body: mfa(ch, wrong), header: anon, status: 401, code: "unauthenticated",
+				events: []string{"auth.login:failed"}},
+			{name: "wrong code 2", method: "POST", path: "/api/v1/auth/login/mfa", body: mfa(ch, wrong), header: anon, status: 401, code: "unauthenticated",
+				events: []string{"auth.login:failed"}},
+		})
+		// The third attempt of the window: counted, backed off, then taken back.
+		ch = e.passwordLogin("admin", e.adminPassword).Challenge
+		steps(t, e, "again", []scenario{
+			{name: "the password step left no backoff", method: "POST", path: "/api/v1/auth/login/mfa", body: mfa(ch, wrong), header: anon,
+				status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
+			{name: "three code failures back off, even for the right code", method: "POST", path: "/api/v1/auth/login/mfa",
+				body: mfa(ch, e.code(e.adminTOTP)), header: anon, status: 429, code: "rate_limited", events: []string{"auth.login:denied"}},
+		})
+		if got := e.auditOf("again-000")[0].Details["account_failures"]; got != float64(3) {
+			t.Errorf("account failures after a right password in between: %v, want 3", got)
+		}
+		e.clock.Add(identity.DefaultThrottle.BaseDelay)
+		steps(t, e, "ok", []scenario{
+			{name: "after the backoff", method: "POST", path: "/api/v1/auth/login/mfa", body: mfa(ch, e.code(e.adminTOTP)), header: anon,
+				status: 200, events: []string{"auth.login"}},
 		})
 	})
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // TestPersonalAccessTokens: a PAT is shown once, stored hashed, limited to
-// its scopes (and never beyond the token that made it), expires, and is
-// revocable by its holder and by an administrator.
+// its scopes, never makes another token, expires, and is revocable by its
+// holder and by an administrator.
 func TestPersonalAccessTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newEnv(t, db)
@@ -36,12 +36,12 @@ func TestPersonalAccessTokens(t *testing.T) {
 			{name: "read zones with the PAT", method: "GET", path: "/api/v1/zones", header: p, status: 200},
 			{name: "write zones with the PAT", method: "POST", path: "/api/v1/zones", body: `{"name":"z","region":"eu"}`, header: p,
 				status: 403, code: "permission_denied"},
-			{name: "PAT inherits its scopes", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"child"}`, header: p,
-				status: 201, contain: []string{`"scopes":["zones/read","self/*"]`}, events: []string{"token.create"}},
-			{name: "PAT cannot widen its scopes", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"wider","scopes":["zones/write"]}`, header: p,
-				status: 400, code: "invalid_argument", field: "scopes"},
-			{name: "PAT may narrow", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"narrow","scopes":["self/read"]}`, header: p,
-				status: 201, events: []string{"token.create"}},
+			// self/* covers self/tokens/write, yet a PAT makes no tokens: each
+			// copy could otherwise outlive the last, for ever.
+			{name: "PAT makes no PAT", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"child"}`, header: p,
+				status: 403, code: "permission_denied"},
+			{name: "PAT makes no narrower PAT", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"narrow","scopes":["self/read"]}`, header: p,
+				status: 403, code: "permission_denied"},
 			{name: "bad scope", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"x","scopes":["Zones/Read"]}`, status: 400, code: "invalid_argument", field: "scopes"},
 			{name: "pseudo scope", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"x","scopes":["self"]}`, status: 400, code: "invalid_argument", field: "scopes"},
 			{name: "no name", method: "POST", path: "/api/v1/auth/tokens", body: `{"scopes":["zones/read"]}`, status: 400, code: "invalid_argument", field: "name"},
@@ -120,4 +120,95 @@ func anaSecret(t *testing.T, e *env) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestPATOnlyFromSession: a personal access token is made only from a
+// sign-in session — not from a PAT, however wide, nor from a bootstrap
+// login token — so no token ever renews itself.
+func TestPATOnlyFromSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		var full identity.IssuedToken
+		e.mustJSON(e.do("POST", "/api/v1/auth/tokens", `{"name":"everything","expires_in_days":365}`, nil), 201, &full)
+		if full.Token.Scopes != nil || !full.Token.MFA {
+			t.Fatalf("full PAT: %+v", full.Token)
+		}
+		pat := bearer(full.Secret)
+		steps(t, e, "pat", []scenario{
+			{name: "the PAT works", method: "GET", path: "/api/v1/zones", header: pat, status: 200},
+			{name: "a full PAT makes no PAT", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"renewed","expires_in_days":365}`,
+				header: pat, status: 403, code: "permission_denied", contain: []string{"only from a sign-in session"}},
+			{name: "nor a shorter one", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"short","expires_in_days":1}`,
+				header: pat, status: 403, code: "permission_denied"},
+		})
+		// With MFA not required the break-glass login token is not limited to
+		// enrolment; it still makes no PAT.
+		e.must(e.do("PATCH", "/api/v1/settings", `{"mfa_required_for_people":false}`, nil), 200)
+		cred, err := e.svc.Identity.ResetBootstrap(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var login identity.LoginResult
+		e.mustJSON(e.anon("POST", "/api/v1/auth/login", `{"name":"admin","credential":"`+cred+`"}`), 200, &login)
+		if login.Token.Kind != identity.TokenLogin || login.Token.Scopes != nil {
+			t.Fatalf("login token: %+v", login.Token)
+		}
+		steps(t, e, "login", []scenario{
+			{name: "a login token makes no PAT", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"x"}`,
+				header: bearer(login.Secret), status: 403, code: "permission_denied", contain: []string{"bootstrap login token"}},
+		})
+		var n int
+		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM tokens WHERE kind = 'pat'`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%d PATs, want the one made from the session (%v)", n, err)
+		}
+	})
+}
+
+// TestMFARequirementAppliesAtOnce: while MFA is not required a person
+// without it gets a full session and may make PATs; turning the
+// requirement on stops both at once, while enrolment still works, and
+// service tokens and MFA sessions are unaffected.
+func TestMFARequirementAppliesAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.createUser("bob", bobPassword)
+		e.must(e.do("POST", "/api/v1/service-principals", `{"name":"ci","service_kind":"cicd"}`, nil), 201)
+		var sec identity.IssuedClientSecret
+		e.mustJSON(e.do("POST", "/api/v1/service-principals/ci/secrets", `{}`, nil), 201, &sec)
+		var svcLogin identity.LoginResult
+		e.mustJSON(e.anon("POST", "/api/v1/auth/token", `{"client_id":"ci","client_secret":"`+sec.ClientSecret+`"}`), 200, &svcLogin)
+		e.must(e.do("PATCH", "/api/v1/settings", `{"mfa_required_for_people":false}`, nil), 200)
+		session := e.passwordLogin("bob", bobPassword)
+		if session.Token.MFA || session.Token.Scopes != nil {
+			t.Fatalf("bob's session: %+v", session.Token)
+		}
+		bob := bearer(session.Secret)
+		var pat identity.IssuedToken
+		e.mustJSON(e.do("POST", "/api/v1/auth/tokens", `{"name":"script"}`, bob), 201, &pat)
+		if pat.Token.MFA {
+			t.Fatalf("PAT of a session without MFA: %+v", pat.Token)
+		}
+		steps(t, e, "off", []scenario{
+			{name: "session works", method: "GET", path: "/api/v1/auth/whoami", header: bob, status: 200},
+			{name: "PAT works", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 200},
+			{name: "turn on", method: "PATCH", path: "/api/v1/settings", body: `{"mfa_required_for_people":true}`, status: 200, events: []string{"settings.update"}},
+			{name: "the session without MFA stops", method: "GET", path: "/api/v1/auth/whoami", header: bob, status: 401, code: "unauthenticated",
+				contain: []string{"issued without MFA"}},
+			{name: "and its PAT", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 401, code: "unauthenticated",
+				contain: []string{"issued without MFA"}},
+			{name: "the service token is unaffected", method: "GET", path: "/api/v1/auth/whoami", header: bearer(svcLogin.Secret), status: 200},
+			{name: "the administrator's MFA session is unaffected", method: "GET", path: "/api/v1/zones", status: 200},
+		})
+		enrol := e.passwordLogin("bob", bobPassword)
+		if !enrol.EnrollmentRequired {
+			t.Fatalf("bob's new session: %+v", enrol)
+		}
+		steps(t, e, "on", []scenario{
+			{name: "an enrolment session works", method: "POST", path: "/api/v1/auth/mfa/totp", header: bearer(enrol.Secret), status: 201,
+				events: []string{"mfa.enroll"}},
+			{name: "for enrolment only", method: "GET", path: "/api/v1/zones", header: bearer(enrol.Secret), status: 403, code: "permission_denied"},
+			{name: "turn off again", method: "PATCH", path: "/api/v1/settings", body: `{"mfa_required_for_people":false}`, status: 200, events: []string{"settings.update"}},
+			{name: "the PAT works again: it was never revoked", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 200},
+		})
+	})
 }

@@ -3,7 +3,9 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
 )
@@ -122,5 +124,137 @@ func TestIdentityNeedsPermission(t *testing.T) {
 			{name: "own tokens", method: "GET", path: "/api/v1/auth/tokens", header: ana, status: 200, contain: []string{`"kind":"session"`}},
 			{name: "own identity", method: "GET", path: "/api/v1/auth/whoami", header: ana, status: 200, contain: []string{`"mfa_enrolled":true`}},
 		})
+	})
+}
+
+// liveTokens counts a user's tokens that still work, whatever their kind.
+func (e *env) liveTokens(user string) int {
+	e.t.Helper()
+	var n int
+	err := e.db.SQL.QueryRow(e.db.Dialect.Rebind(`SELECT COUNT(*) FROM tokens t JOIN principals p ON p.id = t.principal_id
+		WHERE p.name = ? AND t.revoked_at IS NULL AND t.expires_at > ?`), user, e.clock.Now().UnixMicro()).Scan(&n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// TestResetsRevokeEveryToken: an administrator's password reset and MFA
+// reset end a possible compromise: every token of the user stops working,
+// personal access tokens included. Neither works on the platform
+// administrator (only enclave bootstrap reset does, and it revokes the
+// administrator's tokens too).
+func TestResetsRevokeEveryToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		pw := "violet-kettle-ninety-harbor"
+		tok, secret := e.enrolledUser("ana", pw)
+		var pat identity.IssuedToken
+		e.mustJSON(e.do("POST", "/api/v1/auth/tokens", `{"name":"script"}`, bearer(tok)), 201, &pat)
+		live := e.liveTokens("ana")
+		steps(t, e, "pw", []scenario{
+			{name: "PAT works", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 200},
+			{name: "admin resets the password", method: "PATCH", path: "/api/v1/users/ana", body: `{"password":"another-long-passphrase"}`, status: 200,
+				events: []string{"user.password.set"}},
+			{name: "the session stops", method: "GET", path: "/api/v1/auth/whoami", header: bearer(tok), status: 401, code: "unauthenticated"},
+			{name: "the PAT stops", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 401, code: "unauthenticated"},
+		})
+		if d := e.auditOf("pw-001")[0].Details; d["tokens_revoked"] != float64(live) || live < 3 {
+			t.Errorf("password reset revoked %v of %d tokens", d["tokens_revoked"], live)
+		}
+		if n := e.liveTokens("ana"); n != 0 {
+			t.Errorf("%d tokens live after a password reset", n)
+		}
+
+		tok = e.signIn("ana", "another-long-passphrase", secret)
+		e.mustJSON(e.do("POST", "/api/v1/auth/tokens", `{"name":"script"}`, bearer(tok)), 201, &pat)
+		steps(t, e, "mfa", []scenario{
+			{name: "admin resets MFA", method: "DELETE", path: "/api/v1/users/ana/mfa", status: 204, events: []string{"mfa.reset"}},
+			{name: "the session stops", method: "GET", path: "/api/v1/auth/whoami", header: bearer(tok), status: 401, code: "unauthenticated"},
+			{name: "the PAT stops", method: "GET", path: "/api/v1/auth/whoami", header: bearer(pat.Secret), status: 401, code: "unauthenticated"},
+		})
+		if n := e.liveTokens("ana"); n != 0 {
+			t.Errorf("%d tokens live after an MFA reset", n)
+		}
+
+		// The platform administrator's password and MFA are reset only by
+		// the break-glass bootstrap reset.
+		steps(t, e, "admin", []scenario{
+			{name: "reset the administrator's password", method: "PATCH", path: "/api/v1/users/admin", body: `{"password":"yet-another-long-passphrase"}`,
+				status: 409, code: "failed_precondition", contain: []string{"enclave bootstrap reset"}},
+			{name: "reset the administrator's MFA", method: "DELETE", path: "/api/v1/users/admin/mfa",
+				status: 409, code: "failed_precondition", contain: []string{"enclave bootstrap reset"}},
+			{name: "the administrator still signs in with the old password", method: "POST", path: "/api/v1/auth/login",
+				body: `{"name":"admin","password":"` + e.adminPassword + `"}`, header: map[string]string{"Authorization": ""}, status: 200,
+				contain: []string{`"mfa_required":true`}, events: []string{"auth.login.challenge"}},
+		})
+		var adminPAT identity.IssuedToken
+		e.mustJSON(e.do("POST", "/api/v1/auth/tokens", `{"name":"admin script"}`, nil), 201, &adminPAT)
+		if _, err := e.svc.Identity.ResetBootstrap(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		steps(t, e, "boot", []scenario{
+			{name: "bootstrap reset ends the administrator's session", method: "GET", path: "/api/v1/auth/whoami", status: 401, code: "unauthenticated"},
+			{name: "and PAT", method: "GET", path: "/api/v1/auth/whoami", header: bearer(adminPAT.Secret), status: 401, code: "unauthenticated"},
+		})
+		if n := e.liveTokens("admin"); n != 0 {
+			t.Errorf("%d administrator tokens live after a bootstrap reset", n)
+		}
+	})
+}
+
+// TestNoOpUpdateWritesNothing: a PATCH that changes nothing leaves
+// updated_at alone and writes no audit record.
+func TestNoOpUpdateWritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/users", `{"name":"ana","display_name":"Ana","email":"ana@example.org"}`, nil), 201)
+		var before identity.Principal
+		e.mustJSON(e.do("GET", "/api/v1/users/ana", "", nil), 200, &before)
+		e.clock.Add(time.Hour)
+		steps(t, e, "noop", []scenario{
+			{name: "empty", method: "PATCH", path: "/api/v1/users/ana", body: `{}`, status: 200},
+			{name: "same values", method: "PATCH", path: "/api/v1/users/ana", body: `{"display_name":"Ana","email":"ana@example.org","disabled":false}`,
+				status: 200, contain: []string{`"display_name":"Ana"`}},
+		})
+		var after identity.Principal
+		e.mustJSON(e.do("GET", "/api/v1/users/ana", "", nil), 200, &after)
+		if !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Errorf("a PATCH that changed nothing moved updated_at from %v to %v", before.UpdatedAt, after.UpdatedAt)
+		}
+		steps(t, e, "change", []scenario{
+			{name: "a real change", method: "PATCH", path: "/api/v1/users/ana", body: `{"display_name":"Ana Lima"}`, status: 200,
+				events: []string{"user.update"}},
+		})
+		e.mustJSON(e.do("GET", "/api/v1/users/ana", "", nil), 200, &after)
+		if !after.UpdatedAt.Equal(e.clock.Now()) {
+			t.Errorf("updated_at %v after a change at %v", after.UpdatedAt, e.clock.Now())
+		}
+	})
+}
+
+// TestSecretRequestsNotFingerprinted: a request that carries a password
+// is never kept for idempotency, not even as a hash: a retry with the same
+// key runs again instead of being replayed.
+func TestSecretRequestsNotFingerprinted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		key := map[string]string{"Idempotency-Key": "create-ana"}
+		body := `{"name":"ana","password":"violet-kettle-ninety-harbor"}`
+		e.must(e.do("POST", "/api/v1/users", body, key), 201)
+		if r := e.must(e.do("POST", "/api/v1/users", body, key), 409); r.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("replayed: %s", r.body)
+		}
+		e.must(e.do("POST", "/api/v1/auth/password", `{"current_password":"`+e.adminPassword+`","new_password":"a-brand-new-long-passphrase"}`,
+			map[string]string{"Idempotency-Key": "change"}), 204)
+		var n int
+		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM idempotency_keys`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%d idempotency records of requests carrying a password (%v)", n, err)
+		}
+		// A request without a secret is still made idempotent.
+		e.must(e.do("POST", "/api/v1/groups", `{"name":"ops"}`, map[string]string{"Idempotency-Key": "group"}), 201)
+		if r := e.must(e.do("POST", "/api/v1/groups", `{"name":"ops"}`, map[string]string{"Idempotency-Key": "group"}), 201); r.header.Get("Idempotent-Replayed") == "" {
+			t.Fatalf("not replayed: %v %s", r.header, r.body)
+		}
 	})
 }

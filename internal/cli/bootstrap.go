@@ -17,8 +17,10 @@ func NewBootstrapCommand(app *App) *cobra.Command {
 		Use:   "reset",
 		Short: "Issue a new one-time credential for the administrator (needs database access)",
 		Long: "Issue a new one-time credential for the platform administrator and void any unused one.\n" +
-			"It works on the database directly, so only someone who can read the server's data can run it;\n" +
-			"the reset is audited. Existing tokens stay valid.",
+			"It also removes the administrator's password and MFA and revokes every token the administrator\n" +
+			"holds (sessions and personal access tokens), so signing in with the credential runs the\n" +
+			"first-start steps again. It works on the database directly, so only someone who can read the\n" +
+			"server's data can run it; the reset is audited.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLocal(cmd, &f, func(ctx context.Context, env *localEnv) error {

@@ -181,7 +181,7 @@ func NewLoginCommand(app *App) *cobra.Command {
 					return err
 				}
 				if res, err = c.LoginClient(ctx, clientID, strings.TrimSpace(secret)); err != nil {
-					return err
+					return signInHint(err, "--client-id is for service principals; people sign in with --name")
 				}
 			} else if res, password, err = signInPerson(ctx, c, pr, name); err != nil {
 				return err
@@ -239,13 +239,14 @@ func signInPerson(ctx context.Context, c *client.Client, pr *prompter, name stri
 	if err != nil {
 		return nil, "", err
 	}
+	const hint = "service principals sign in with --client-id and a client secret"
 	if cred := strings.TrimSpace(secret); strings.HasPrefix(cred, identity.BootstrapPrefix) {
 		res, err := c.Login(ctx, name, cred) // a pasted credential may bring spaces; a password keeps them
-		return res, "", err
+		return res, "", signInHint(err, hint)
 	}
 	res, err := c.LoginPassword(ctx, name, secret)
 	if err != nil {
-		return nil, "", err
+		return nil, "", signInHint(err, hint)
 	}
 	if res.MFARequired {
 		code, err := pr.answer("TOTP code (or a recovery code): ", "TOTP code")
@@ -257,6 +258,18 @@ func signInPerson(ctx context.Context, c *client.Client, pr *prompter, name stri
 		}
 	}
 	return res, secret, nil
+}
+
+// signInHint adds to a refused sign-in which kind of principal that way
+// in is for. The server answers the same for a wrong name, kind of
+// principal or secret, so as not to reveal which names exist; the client
+// knows which way it took.
+func signInHint(err error, hint string) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Code == enclave.CodeUnauthenticated {
+		ae.Detail += " (" + hint + ")"
+	}
+	return err
 }
 
 func enrolmentHint(p *identity.Principal) string {

@@ -94,7 +94,7 @@ func newMFARemoveCommand(app *App) *cobra.Command {
 func newMFAResetCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset USER",
-		Short: "Remove a user's MFA (they lost their authenticator) and end their sessions",
+		Short: "Remove a user's MFA (they lost their authenticator) and revoke all their tokens",
 		Args:  exactArgs(1),
 		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.ResetUserMFA(cmd.Context(), args[0]); err != nil {

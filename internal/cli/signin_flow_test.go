@@ -233,11 +233,24 @@ func TestLoginClientID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI(t, sec.ClientSecret+"\n", "login", "--server", ls.url, "--name", "ci"); err == nil || !strings.Contains(err.Error(), "client secret") {
-		t.Fatalf("service principal through the person sign-in: %v", err)
+	// The server answers as for an unknown name, so as not to tell which
+	// names exist; the CLI adds which way in is for whom.
+	unknown := func(args ...string) string {
+		t.Helper()
+		_, _, err := runCLI(t, sec.ClientSecret+"\n", append([]string{"login", "--server", ls.url}, args...)...)
+		if err == nil {
+			t.Fatalf("login %v succeeded", args)
+		}
+		msg, _, _ := strings.Cut(err.Error(), " [request ")
+		return msg
 	}
-	if _, _, err := runCLI(t, ls.cred+"\n", "login", "--server", ls.url, "--client-id", "admin"); err == nil || !strings.Contains(err.Error(), "people sign in with a password") {
-		t.Fatalf("person through the client-secret sign-in: %v", err)
+	if got, want := unknown("--name", "ci"), unknown("--name", "nobody"); got != want || !strings.Contains(got, "invalid name or password") ||
+		!strings.Contains(got, "service principals sign in with --client-id") {
+		t.Fatalf("service principal through the person sign-in: %q, unknown name: %q", got, want)
+	}
+	if got, want := unknown("--client-id", "admin"), unknown("--client-id", "nobody"); got != want || !strings.Contains(got, "invalid client_id or client_secret") ||
+		!strings.Contains(got, "people sign in with --name") {
+		t.Fatalf("person through the client-secret sign-in: %q, unknown name: %q", got, want)
 	}
 	out, _, err := runCLI(t, sec.ClientSecret+"\n", "login", "--server", ls.url, "--client-id", "ci")
 	if err != nil || !strings.HasPrefix(out, "Logged in to "+ls.url+" as ci") {

@@ -50,8 +50,9 @@ func newTokenCreateCommand(app *App) *cobra.Command {
 		Use:   "create NAME [--scope PERMISSION]... [--expires-in-days N]",
 		Short: "Create a personal access token for scripts; it is shown only now",
 		Long: "Create a personal access token. --scope limits it to permission patterns such as\n" +
-			"zones/read or datasets/* (repeatable); without one it carries all your permissions\n" +
-			"(or, made with a limited token, that token's scopes).",
+			"zones/read or datasets/* (repeatable); without one it carries all your permissions.\n" +
+			"It is made only with a sign-in session (enclave login, with MFA while MFA is required),\n" +
+			"never with another personal access token.",
 		Example: "  enclave token create nightly-report --scope zones/read --scope projects/read --expires-in-days 90 -o json",
 		Args:    exactArgs(1),
 		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {

@@ -118,8 +118,11 @@ func newUserUpdateCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "update NAME [--display-name TEXT] [--email ADDRESS] [--password-stdin]",
 		Short: "Change a user's display name or email, or reset their password",
-		Long:  "Change a user's display name or email, or (--password-stdin) reset their password, which\nends their sessions. Only the flags given change.",
-		Args:  exactArgs(1),
+		Long: "Change a user's display name or email, or (--password-stdin) reset their password, which\n" +
+			"revokes all their tokens, personal access tokens included. Only the flags given change.\n" +
+			"Your own password you change with enclave password set; the platform administrator's is\n" +
+			"reset only with enclave bootstrap reset.",
+		Args: exactArgs(1),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			return requireOneOf(cmd, "display-name", "email", "password-stdin")
 		},

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/audit"
@@ -149,12 +150,19 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	})
 }
 
-// AddGroupMember adds a user or service principal to a group.
+// errSelfAdd refuses joining a group on one's own authority.
+var errSelfAdd = &enclave.Error{Code: enclave.CodePermissionDenied, Field: "member",
+	Message: "nobody adds themselves to a group: another administrator must (separation of duties)"}
+
+// AddGroupMember adds a user or service principal to a group. Nobody adds
+// themselves: a group's roles would otherwise be one request away for
+// whoever may manage groups. The refusal is audited.
 func (s *Service) AddGroupMember(ctx context.Context, group string, in MemberAdd) (*GroupMember, error) {
 	if err := enclave.ValidateName("member", in.Member); err != nil {
 		return nil, err
 	}
 	var m *GroupMember
+	var denied audit.Event
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		g, err := s.group(ctx, group)
 		if err != nil {
@@ -167,6 +175,11 @@ func (s *Service) AddGroupMember(ctx context.Context, group string, in MemberAdd
 		if err != nil {
 			return err
 		}
+		if a := enclave.ActorFrom(ctx); a != nil && a.PrincipalID == p.ID {
+			denied = audit.Event{Action: "group.member.add", TargetType: "group", TargetID: g.ID, Outcome: audit.Denied,
+				Reason: "self", Details: map[string]any{"group": g.Name, "member": p.Name, "member_id": p.ID, "member_kind": p.Kind}}
+			return errSelfAdd
+		}
 		now := s.Clock.Now()
 		if err := s.Store.AddGroupMember(ctx, g.ID, p.ID, now); err != nil {
 			if enclave.IsCode(err, enclave.CodeConflict) {
@@ -178,6 +191,11 @@ func (s *Service) AddGroupMember(ctx context.Context, group string, in MemberAdd
 		return s.Audit.Record(ctx, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: g.ID,
 			Details: map[string]any{"group": g.Name, "member": p.Name, "member_id": p.ID, "member_kind": p.Kind}})
 	})
+	if errors.Is(err, errSelfAdd) {
+		if aerr := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Audit.Record(ctx, denied) }); aerr != nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

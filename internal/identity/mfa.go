@@ -157,6 +157,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, in MFACode) error {
 	}
 	code := strings.TrimSpace(in.Code)
 	a := attempt{name: p.Name, principalID: p.ID, method: "totp", action: "mfa.remove"}
+	var r *reservation
 	if t.ConfirmedAt != nil {
 		if code == "" {
 			return enclave.FieldError("code", "code is required: a current TOTP code or a recovery code")
@@ -164,13 +165,17 @@ func (s *Service) RemoveTOTP(ctx context.Context, in MFACode) error {
 		if !isTOTPCode(code) {
 			a.method = "recovery-code"
 		}
-		if err := s.checkThrottle(ctx, a); err != nil {
+		if r, err = s.reserve(ctx, a); err != nil {
 			return err
 		}
+		defer r.done()
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if t.ConfirmedAt != nil {
 			if _, err := s.verifySecondFactor(ctx, p, code, s.Clock.Now()); err != nil {
+				return err
+			}
+			if err := r.passed(ctx); err != nil {
 				return err
 			}
 		}
@@ -182,19 +187,24 @@ func (s *Service) RemoveTOTP(ctx context.Context, in MFACode) error {
 	})
 	wrong := &enclave.Error{Code: enclave.CodeInvalidArgument, Field: "code", Message: "code is wrong or was already used"}
 	var sf *signInFailure
-	if errors.As(err, &sf) {
-		return s.fail(ctx, a, sf.reason, wrong)
+	if errors.As(err, &sf) && r != nil {
+		return r.failed(ctx, sf.reason, wrong)
 	}
 	return err
 }
 
 // ResetUserMFA removes a user's MFA enrolment and recovery codes for an
-// administrator (the user lost the authenticator) and ends the user's
-// sessions: their next sign-in enrols again.
+// administrator (the user lost the authenticator, or someone else may hold
+// it) and revokes every token the user holds, personal access tokens
+// included: their next sign-in enrols again. The platform administrator's
+// MFA is reset only by enclave bootstrap reset, and nobody resets their own.
 func (s *Service) ResetUserMFA(ctx context.Context, name string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		p, err := s.liveUser(ctx, name)
 		if err != nil {
+			return err
+		}
+		if err := guardReset(ctx, p, "MFA", ownMFA); err != nil {
 			return err
 		}
 		if _, err := s.Store.GetTOTP(ctx, p.ID); err != nil {
@@ -206,12 +216,12 @@ func (s *Service) ResetUserMFA(ctx context.Context, name string) error {
 		if err := s.clearMFA(ctx, p.ID); err != nil {
 			return err
 		}
-		ended, err := s.Store.RevokePrincipalTokens(ctx, p.ID, []TokenKind{TokenSession, TokenLogin}, "", s.Clock.Now())
+		revoked, err := s.Store.RevokePrincipalTokens(ctx, p.ID, nil, "", s.Clock.Now())
 		if err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "mfa.reset", TargetType: "principal", TargetID: p.ID,
-			Details: map[string]any{"name": p.Name, "sessions_ended": ended}})
+			Details: map[string]any{"name": p.Name, "tokens_revoked": revoked}})
 	})
 }
 

@@ -250,6 +250,7 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 	if err := CheckPassword("new_password", in.NewPassword, p.Name, p.Email); err != nil {
 		return err
 	}
+	var r *reservation
 	if p.PasswordSet {
 		if in.CurrentPassword == "" {
 			return enclave.FieldError("current_password", "current_password is required to change the password")
@@ -257,10 +258,14 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 		if len(in.CurrentPassword) > 4*MaxPasswordLength {
 			return enclave.FieldError("current_password", "current_password is wrong")
 		}
+		if in.NewPassword == in.CurrentPassword {
+			return enclave.FieldError("new_password", "new_password must differ from the current one")
+		}
 		att := attempt{name: p.Name, principalID: p.ID, method: "password", action: "auth.password.change"}
-		if err := s.checkThrottle(ctx, att); err != nil {
+		if r, err = s.reserve(ctx, att); err != nil {
 			return err
 		}
+		defer r.done()
 		enc, err := s.Store.GetPasswordHash(ctx, p.ID)
 		if err != nil {
 			return err
@@ -271,10 +276,7 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 		}
 		if !ok {
 			wrong := &enclave.Error{Code: enclave.CodeInvalidArgument, Field: "current_password", Message: "current_password is wrong"}
-			return s.fail(ctx, att, "wrong current password", wrong)
-		}
-		if in.NewPassword == in.CurrentPassword {
-			return enclave.FieldError("new_password", "new_password must differ from the current one")
+			return r.failed(ctx, "wrong current password", wrong)
 		}
 	}
 	hash, err := s.hashPassword(ctx, in.NewPassword)
@@ -284,6 +286,11 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetPasswordHash(ctx, p.ID, hash, s.Clock.Now()); err != nil {
 			return err
+		}
+		if r != nil {
+			if err := r.passed(ctx); err != nil {
+				return err
+			}
 		}
 		ended, err := s.Store.RevokePrincipalTokens(ctx, p.ID, []TokenKind{TokenSession, TokenLogin}, a.TokenID, s.Clock.Now())
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,7 @@ type Service struct {
 
 	hashOnce sync.Once
 	hashSem  chan struct{}
+	flights  inFlight
 }
 
 // newSecret returns a prefixed 256-bit random secret. Secrets of this
@@ -141,9 +143,11 @@ func (s *Service) issueCredential(ctx context.Context, p *Principal) (string, er
 // ResetBootstrap issues a new one-time credential for the platform
 // administrator and voids any unused one. It is the break-glass path for an
 // operator with access to the database who has lost the administrator's
-// sign-in: it also removes the administrator's password and second factor,
-// so that signing in with the new credential leads through the same
-// set-password and enrol-MFA steps as the first start.
+// sign-in: it also removes the administrator's password and second factor
+// and revokes every token the administrator holds (whoever lost control of
+// the account keeps nothing), so that signing in with the new credential
+// leads through the same set-password and enrol-MFA steps as the first
+// start.
 func (s *Service) ResetBootstrap(ctx context.Context) (string, error) {
 	ctx = enclave.WithActor(ctx, enclave.SystemActor("bootstrap-reset"))
 	var secret string
@@ -167,12 +171,16 @@ func (s *Service) ResetBootstrap(ctx context.Context) (string, error) {
 		if err := s.clearMFA(ctx, p.ID); err != nil {
 			return err
 		}
+		revoked, err := s.Store.RevokePrincipalTokens(ctx, p.ID, nil, "", s.Clock.Now())
+		if err != nil {
+			return err
+		}
 		if secret, err = s.issueCredential(ctx, p); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "principal.credential.reset", TargetType: "principal",
 			TargetID: p.ID, Details: map[string]any{"name": p.Name, "voided": len(old),
-				"password_removed": p.PasswordSet, "mfa_removed": p.MFAEnrolled}})
+				"password_removed": p.PasswordSet, "mfa_removed": p.MFAEnrolled, "tokens_revoked": revoked}})
 	})
 	return secret, err
 }
@@ -195,14 +203,20 @@ func actorFor(ctx context.Context, p *Principal, t *Token, method string) *encla
 		PlatformAdmin: p.PlatformAdmin, SourceAddr: m.SourceAddr, UserAgent: m.UserAgent, RequestID: m.RequestID}
 }
 
-var errBadToken = enclave.Errorf(enclave.CodeUnauthenticated, "the token is invalid, expired or revoked")
+var (
+	errBadToken = enclave.Errorf(enclave.CodeUnauthenticated, "the token is invalid, expired or revoked")
+	errNoMFA    = enclave.Errorf(enclave.CodeUnauthenticated,
+		"this token was issued without MFA, which the platform now requires for people; sign in again with your password and a code")
+)
 
 // maxSecretLength bounds any presented secret before it is hashed or looked up.
 const maxSecretLength = 256
 
 // Authenticate turns a presented token into the actor it stands for. A
 // token stops working the moment it expires or is revoked, or its holder is
-// disabled or deleted.
+// disabled or deleted. While MFA is required for people, a person's token
+// issued without MFA works only for enrolment (its scopes say so), so that
+// turning the setting on takes effect at once.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Actor, error) {
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
 		return nil, errBadToken
@@ -218,12 +232,36 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*enclave.Act
 	if !t.Live(now) || !p.active() || (t.Kind == TokenService) != (p.Kind == enclave.PrincipalService) {
 		return nil, errBadToken
 	}
+	if p.IsPerson() && !t.MFA && !enrolmentOnly(t.Scopes) {
+		required, err := s.mfaRequired(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if required {
+			return nil, errNoMFA
+		}
+	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchInterval {
 		if err := s.Store.TouchToken(ctx, t.ID, now); err != nil {
 			return nil, err
 		}
 	}
 	return actorFor(ctx, p, t, "token"), nil
+}
+
+// enrolmentOnly reports whether scopes allow no more than a person without
+// MFA may do while it is required: see themselves, enrol, set a first
+// password.
+func enrolmentOnly(scopes []string) bool {
+	if len(scopes) == 0 {
+		return false
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(bootstrapEnrollmentScopes, sc) {
+			return false
+		}
+	}
+	return true
 }
 
 // self returns the principal behind the actor in ctx.

@@ -38,16 +38,16 @@ type LoginResult struct {
 	EnrollmentRequired bool `json:"mfa_enrollment_required,omitempty"`
 }
 
+// What a failed sign-in is told. Each is the same whatever went wrong —
+// an unknown name, the wrong kind of principal, a disabled one, a wrong
+// secret — so that sign-in does not reveal which names exist or what they
+// are; the audit record (and only it) keeps the reason.
 var (
 	errBadLogin        = enclave.Errorf(enclave.CodeUnauthenticated, "invalid name or credential")
 	errBadPassword     = enclave.Errorf(enclave.CodeUnauthenticated, "invalid name or password")
 	errBadCode         = enclave.Errorf(enclave.CodeUnauthenticated, "invalid or already used code")
 	errBadChallenge    = enclave.Errorf(enclave.CodeUnauthenticated, "the sign-in challenge is invalid, expired or used; sign in with your password again")
 	errBadClientSecret = enclave.Errorf(enclave.CodeUnauthenticated, "invalid client_id or client_secret")
-	errServiceAsPerson = enclave.Errorf(enclave.CodeUnauthenticated,
-		"service principals cannot sign in with a password or credential; use a client secret at /api/v1/auth/token")
-	errPersonAsService = enclave.Errorf(enclave.CodeUnauthenticated,
-		"client secrets are for service principals; people sign in with a password at /api/v1/auth/login")
 )
 
 // lookup finds the principal a sign-in names. It returns a failure (never
@@ -75,21 +75,22 @@ func (s *Service) lookup(ctx context.Context, a *attempt, generic error) (*Princ
 // enrol. Every attempt is audited, failures included; a failure never says
 // which part was wrong.
 func (s *Service) Login(ctx context.Context, name, credential string) (*LoginResult, error) {
-	a := attempt{name: truncate(name, 64), method: "bootstrap-credential"}
-	if err := s.checkThrottle(ctx, a); err != nil {
+	r, err := s.reserve(ctx, attempt{name: name, method: "bootstrap-credential"})
+	if err != nil {
 		return nil, err
 	}
+	defer r.done()
 	var res *LoginResult
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if name == "" || credential == "" || len(name) > 256 || len(credential) > maxSecretLength {
 			return failed("malformed", errBadLogin)
 		}
-		p, err := s.lookup(ctx, &a, errBadLogin)
+		p, err := s.lookup(ctx, &r.a, errBadLogin)
 		if err != nil {
 			return err
 		}
 		if !p.IsPerson() {
-			return failed("service principal used the person sign-in", errServiceAsPerson)
+			return failed("service principal used the person sign-in", errBadLogin)
 		}
 		c, err := s.matchCredential(ctx, p, credential)
 		if err != nil {
@@ -113,10 +114,10 @@ func (s *Service) Login(ctx context.Context, name, credential string) (*LoginRes
 				t.Scopes = bootstrapEnrollmentScopes
 			}
 		}
-		res, err = s.signIn(ctx, a, p, t)
+		res, err = s.signIn(ctx, r, p, t)
 		return err
 	})
-	return res, s.finish(ctx, a, err)
+	return res, r.finish(ctx, err)
 }
 
 func (s *Service) matchCredential(ctx context.Context, p *Principal, credential string) (*Credential, error) {
@@ -133,18 +134,18 @@ func (s *Service) matchCredential(ctx context.Context, p *Principal, credential 
 	return nil, failed("wrong or used credential", errBadLogin)
 }
 
-// signIn issues t for p, clears the account's failure count and audits the
-// sign-in; it runs in the sign-in's transaction.
-func (s *Service) signIn(ctx context.Context, a attempt, p *Principal, t *Token) (*LoginResult, error) {
+// signIn issues t for p, settles the attempt's reservation as a success
+// and audits the sign-in; it runs in the sign-in's transaction.
+func (s *Service) signIn(ctx context.Context, r *reservation, p *Principal, t *Token) (*LoginResult, error) {
 	secret, err := s.issueToken(ctx, p, t)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.succeed(ctx, a); err != nil {
+	if err := r.succeeded(ctx); err != nil {
 		return nil, err
 	}
-	actx := enclave.WithActor(ctx, actorFor(ctx, p, t, a.method))
-	details := map[string]any{"method": a.method, "token_kind": t.Kind, "expires_at": t.ExpiresAt, "mfa": t.MFA}
+	actx := enclave.WithActor(ctx, actorFor(ctx, p, t, r.a.method))
+	details := map[string]any{"method": r.a.method, "token_kind": t.Kind, "expires_at": t.ExpiresAt, "mfa": t.MFA}
 	if len(t.Scopes) > 0 {
 		details["scopes"] = t.Scopes
 	}
@@ -159,23 +160,24 @@ func (s *Service) signIn(ctx context.Context, a attempt, p *Principal, t *Token)
 // enrolled in MFA it returns a challenge for LoginMFA instead of a token;
 // when MFA is required and they have not, the session may only enrol.
 func (s *Service) LoginPassword(ctx context.Context, name, password string) (*LoginResult, error) {
-	a := attempt{name: truncate(name, 64), method: "password"}
-	if err := s.checkThrottle(ctx, a); err != nil {
+	r, err := s.reserve(ctx, attempt{name: name, method: "password"})
+	if err != nil {
 		return nil, err
 	}
+	defer r.done()
 	if name == "" || password == "" || len(name) > 256 || len(password) > 4*MaxPasswordLength {
-		return nil, s.fail(ctx, a, "malformed", errBadPassword)
+		return nil, r.failed(ctx, "malformed", errBadPassword)
 	}
-	p, enc, err := s.passwordOf(ctx, &a, password)
+	p, enc, err := s.passwordOf(ctx, &r.a, password)
 	if err != nil {
-		return nil, s.finish(ctx, a, err)
+		return nil, r.finish(ctx, err)
 	}
 	ok, rehash, err := s.verifyPassword(ctx, enc, password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, s.fail(ctx, a, "wrong password", errBadPassword)
+		return nil, r.failed(ctx, "wrong password", errBadPassword)
 	}
 	var upgraded string
 	if rehash {
@@ -197,6 +199,9 @@ func (s *Service) LoginPassword(ctx context.Context, name, password string) (*Lo
 			if err := s.Store.CreateChallenge(ctx, c); err != nil {
 				return err
 			}
+			if err := r.passed(ctx); err != nil {
+				return err
+			}
 			if err := s.Audit.Record(ctx, audit.Event{Action: "auth.login.challenge", TargetType: "principal", TargetID: p.ID,
 				Details: map[string]any{"name": p.Name, "method": "password", "expires_at": c.ExpiresAt}}); err != nil {
 				return err
@@ -212,10 +217,10 @@ func (s *Service) LoginPassword(ctx context.Context, name, password string) (*Lo
 		if required {
 			t.Scopes = EnrollmentScopes
 		}
-		res, err = s.signIn(ctx, a, p, t)
+		res, err = s.signIn(ctx, r, p, t)
 		return err
 	})
-	return res, s.finish(ctx, a, err)
+	return res, r.finish(ctx, err)
 }
 
 // passwordOf finds the person a password sign-in names and their password
@@ -223,7 +228,7 @@ func (s *Service) LoginPassword(ctx context.Context, name, password string) (*Lo
 func (s *Service) passwordOf(ctx context.Context, a *attempt, password string) (*Principal, string, error) {
 	p, err := s.lookup(ctx, a, errBadPassword)
 	if err == nil && !p.IsPerson() {
-		err = failed("service principal used the person sign-in", errServiceAsPerson)
+		err = failed("service principal used the person sign-in", errBadPassword)
 	}
 	var enc string
 	if err == nil {
@@ -248,18 +253,22 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string) (*LoginR
 	if !isTOTPCode(code) {
 		a.method = "recovery-code"
 	}
-	if !strings.HasPrefix(challenge, challengePrefix) || len(challenge) > 128 || code == "" || len(code) > 64 {
-		if err := s.checkThrottle(ctx, a); err != nil {
+	// Without a challenge there is no account to count against: only the
+	// source address.
+	reject := func(reason string) (*LoginResult, error) {
+		r, err := s.reserve(ctx, a)
+		if err != nil {
 			return nil, err
 		}
-		return nil, s.fail(ctx, a, "malformed", errBadChallenge)
+		defer r.done()
+		return nil, r.failed(ctx, reason, errBadChallenge)
+	}
+	if !strings.HasPrefix(challenge, challengePrefix) || len(challenge) > 128 || code == "" || len(code) > 64 {
+		return reject("malformed")
 	}
 	c, err := s.Store.GetChallengeByHash(ctx, hashSecret(challenge))
 	if enclave.IsCode(err, enclave.CodeNotFound) {
-		if err := s.checkThrottle(ctx, a); err != nil {
-			return nil, err
-		}
-		return nil, s.fail(ctx, a, "unknown challenge", errBadChallenge)
+		return reject("unknown challenge")
 	}
 	if err != nil {
 		return nil, err
@@ -269,9 +278,11 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string) (*LoginR
 		return nil, err
 	}
 	a.name, a.principalID = p.Name, p.ID
-	if err := s.checkThrottle(ctx, a); err != nil {
+	r, err := s.reserve(ctx, a)
+	if err != nil {
 		return nil, err
 	}
+	defer r.done()
 	var res *LoginResult
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		now := s.Clock.Now()
@@ -294,34 +305,35 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string) (*LoginR
 			return err
 		}
 		t := &Token{Name: "session", Kind: TokenSession, MFA: true, CreatedAt: now, ExpiresAt: now.Add(ttlOr(s.SessionTTL, DefaultSessionTTL))}
-		res, err = s.signIn(ctx, a, p, t)
+		res, err = s.signIn(ctx, r, p, t)
 		if err == nil && a.method == "recovery-code" {
 			err = s.Audit.Record(enclave.WithActor(ctx, actorFor(ctx, p, t, a.method)), audit.Event{Action: "mfa.recovery_code.use",
 				TargetType: "principal", TargetID: p.ID, Details: map[string]any{"remaining": left}})
 		}
 		return err
 	})
-	return res, s.finish(ctx, a, err)
+	return res, r.finish(ctx, err)
 }
 
 // LoginClient signs a service principal in with one of its client secrets
 // and returns a short-lived service token. People cannot use it.
 func (s *Service) LoginClient(ctx context.Context, clientID, clientSecret string) (*LoginResult, error) {
-	a := attempt{name: truncate(clientID, 64), method: "client-secret"}
-	if err := s.checkThrottle(ctx, a); err != nil {
+	r, err := s.reserve(ctx, attempt{name: clientID, method: "client-secret"})
+	if err != nil {
 		return nil, err
 	}
+	defer r.done()
 	var res *LoginResult
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if clientID == "" || clientSecret == "" || len(clientID) > 256 || len(clientSecret) > maxSecretLength {
 			return failed("malformed", errBadClientSecret)
 		}
-		p, err := s.lookup(ctx, &a, errBadClientSecret)
+		p, err := s.lookup(ctx, &r.a, errBadClientSecret)
 		if err != nil {
 			return err
 		}
 		if p.IsPerson() {
-			return failed("person used the client-secret sign-in", errPersonAsService)
+			return failed("person used the client-secret sign-in", errBadClientSecret)
 		}
 		cs, owner, err := s.Store.GetClientSecretByHash(ctx, hashSecret(clientSecret))
 		switch {
@@ -343,8 +355,8 @@ func (s *Service) LoginClient(ctx context.Context, clientID, clientSecret string
 		}
 		t := &Token{Name: "secret " + cs.ID, Kind: TokenService, CreatedAt: now,
 			ExpiresAt: now.Add(ttlOr(s.ServiceTokenTTL, DefaultServiceTokenTTL))}
-		res, err = s.signIn(ctx, a, p, t)
+		res, err = s.signIn(ctx, r, p, t)
 		return err
 	})
-	return res, s.finish(ctx, a, err)
+	return res, r.finish(ctx, err)
 }

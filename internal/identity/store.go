@@ -156,16 +156,24 @@ type Throttle struct {
 	LockedUntil time.Time
 }
 
-// ThrottleStore persists sign-in failure counts.
+// ThrottleStore persists sign-in attempt counts. An attempt is counted
+// before it is verified (a reservation), so that concurrent attempts cannot
+// all pass a check that only one of them should; one that succeeds is taken
+// back afterwards.
 type ThrottleStore interface {
 	// GetThrottles returns the rows of the keys that have one.
 	GetThrottles(ctx context.Context, keys ...string) ([]*Throttle, error)
-	// RecordSignInFailure counts one failure at now: it atomically starts a
+	// CountSignInAttempt counts one attempt at now: it atomically starts a
 	// new window at now when the key has none or its window began before
-	// windowStart, else adds one, and returns the row.
-	RecordSignInFailure(ctx context.Context, key string, now, windowStart time.Time) (*Throttle, error)
+	// windowStart, else adds one, and returns the row. The row's
+	// LockedUntil is the lock as it was before this attempt.
+	CountSignInAttempt(ctx context.Context, key string, now, windowStart time.Time) (*Throttle, error)
 	// LockSignIn refuses the key until until (keeping a later lock).
 	LockSignIn(ctx context.Context, key string, until time.Time) error
+	// UncountSignInAttempt takes back one counted attempt: it subtracts one
+	// from the count (never below zero) and, when the key is still locked
+	// until lockedUntil (the lock that attempt set), puts back restore.
+	UncountSignInAttempt(ctx context.Context, key string, lockedUntil, restore time.Time) error
 	ResetThrottle(ctx context.Context, key string) error
 }
 

@@ -62,9 +62,13 @@ type TokenListFilter struct {
 	Kind            TokenKind
 }
 
-// CreateToken creates a personal access token for the calling person. A
-// token made with a limited token is limited at least as much: it cannot
-// grant itself more than the token that made it.
+// CreateToken creates a personal access token for the calling person. Only
+// a session — an interactive sign-in, with MFA while MFA is required for
+// people — makes one: never a personal access token (which could otherwise
+// renew itself for ever, each copy outliving the last), a bootstrap login
+// token or a service token. A token made with a limited session is limited
+// at least as much: it cannot grant itself more than the session that made
+// it.
 func (s *Service) CreateToken(ctx context.Context, in TokenCreate) (*IssuedToken, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -79,6 +83,9 @@ func (s *Service) CreateToken(ctx context.Context, in TokenCreate) (*IssuedToken
 	}
 	if !p.IsPerson() {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "personal access tokens are for people; service principals use client secrets")
+	}
+	if err := s.mayMakePAT(ctx, a); err != nil {
+		return nil, err
 	}
 	scopes := dedupe(in.Scopes)
 	if a.TokenScopes != nil {
@@ -114,6 +121,39 @@ func (s *Service) CreateToken(ctx context.Context, in TokenCreate) (*IssuedToken
 		return nil, err
 	}
 	return out, nil
+}
+
+// mayMakePAT refuses to make a personal access token with anything but a
+// session, or with a session signed in without MFA while MFA is required.
+func (s *Service) mayMakePAT(ctx context.Context, a *enclave.Actor) error {
+	if a.TokenKind != string(TokenSession) {
+		return enclave.Errorf(enclave.CodePermissionDenied,
+			"personal access tokens are made only from a sign-in session (enclave login), not with a %s token", tokenKindWord(a.TokenKind))
+	}
+	if a.MFA {
+		return nil
+	}
+	required, err := s.mfaRequired(ctx)
+	if err != nil {
+		return err
+	}
+	if required {
+		return enclave.Errorf(enclave.CodePermissionDenied,
+			"personal access tokens are made only from a session signed in with MFA; sign in with your password and code")
+	}
+	return nil
+}
+
+func tokenKindWord(k string) string {
+	switch TokenKind(k) {
+	case TokenPAT:
+		return "personal access"
+	case TokenLogin:
+		return "bootstrap login"
+	case "":
+		return "non-session"
+	}
+	return k
 }
 
 // covered reports whether one of the granted patterns covers pattern.

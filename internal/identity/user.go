@@ -43,7 +43,7 @@ type UserUpdate struct {
 	// every session and token the user holds.
 	Disabled *bool `json:"disabled,omitempty"`
 	// Password replaces the user's password (an administrator's reset); it
-	// ends the user's sessions.
+	// revokes every token the user holds, personal access tokens included.
 	Password *string `json:"password,omitempty"`
 }
 
@@ -204,9 +204,31 @@ func guardPrincipal(ctx context.Context, p *Principal, verb string) error {
 	return nil
 }
 
+// guardReset refuses an administrator's reset of the password or MFA
+// (what) of the platform administrator — only the break-glass `enclave
+// bootstrap reset`, with access to the database, does that — or of the
+// caller itself, who changes their own with proof (how).
+func guardReset(ctx context.Context, p *Principal, what, how string) error {
+	if p.PlatformAdmin {
+		return enclave.Errorf(enclave.CodeFailedPrecondition,
+			"the %s of the platform administrator %s can be reset only with enclave bootstrap reset", what, p.Name)
+	}
+	if a := enclave.ActorFrom(ctx); a != nil && a.PrincipalID == p.ID {
+		return enclave.Errorf(enclave.CodeFailedPrecondition, "you cannot reset your own %s: %s", what, how)
+	}
+	return nil
+}
+
+const (
+	ownPassword = "change it with the current one (POST /api/v1/auth/password, enclave password set)"
+	ownMFA      = "remove it with a current code (DELETE /api/v1/auth/mfa/totp, enclave mfa remove)"
+)
+
 // UpdateUser changes a user's display name or email, disables or enables
-// it, or resets its password. Disabling ends every token the user holds;
-// a password reset ends its sessions.
+// it, or resets its password. Disabling ends every token the user holds,
+// and so does a password reset: it is what an administrator does when the
+// account may be in someone else's hands. A request that changes nothing
+// writes nothing.
 func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*Principal, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -215,6 +237,9 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 	if in.Password != nil {
 		cur, err := s.liveUser(ctx, name)
 		if err != nil {
+			return nil, err
+		}
+		if err := guardReset(ctx, cur, "password", ownPassword); err != nil {
 			return nil, err
 		}
 		email := cur.Email
@@ -233,6 +258,11 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 		var err error
 		if p, err = s.liveUser(ctx, name); err != nil {
 			return err
+		}
+		if hash != "" {
+			if err := guardReset(ctx, p, "password", ownPassword); err != nil {
+				return err
+			}
 		}
 		now := s.Clock.Now()
 		changed := map[string]any{}
@@ -253,6 +283,9 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 		if toggled {
 			p.Disabled = *in.Disabled
 		}
+		if len(changed) == 0 && !toggled && hash == "" {
+			return nil // nothing to write, nothing to audit
+		}
 		p.UpdatedAt = now
 		if err := s.Store.UpdatePrincipal(ctx, p); err != nil {
 			return err
@@ -267,13 +300,13 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 			if err := s.Store.SetPasswordHash(ctx, p.ID, hash, now); err != nil {
 				return err
 			}
-			ended, err := s.Store.RevokePrincipalTokens(ctx, p.ID, []TokenKind{TokenSession, TokenLogin}, "", now)
+			revoked, err := s.Store.RevokePrincipalTokens(ctx, p.ID, nil, "", now)
 			if err != nil {
 				return err
 			}
 			p.PasswordSet = true
 			if err := s.Audit.Record(ctx, audit.Event{Action: "user.password.set", TargetType: "principal", TargetID: p.ID,
-				Details: map[string]any{"name": p.Name, "sessions_ended": ended}}); err != nil {
+				Details: map[string]any{"name": p.Name, "tokens_revoked": revoked}}); err != nil {
 				return err
 			}
 		}

@@ -2,8 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,7 +270,7 @@ func TestConformanceThrottle(t *testing.T) {
 		win := 15 * time.Minute
 		for i := 1; i <= 3; i++ {
 			now := t0.Add(time.Duration(i) * time.Minute)
-			th, err := s.RecordSignInFailure(ctx, "account:ana", now, now.Add(-win))
+			th, err := s.CountSignInAttempt(ctx, "account:ana", now, now.Add(-win))
 			if err != nil || th.Failures != i || !th.FirstAt.Equal(t0.Add(time.Minute)) {
 				t.Fatalf("failure %d: %+v %v", i, th, err)
 			}
@@ -284,7 +286,7 @@ func TestConformanceThrottle(t *testing.T) {
 			t.Fatalf("throttles: %+v %v", ths, err)
 		}
 		later := t0.Add(time.Hour)
-		th, err := s.RecordSignInFailure(ctx, "account:ana", later, later.Add(-win))
+		th, err := s.CountSignInAttempt(ctx, "account:ana", later, later.Add(-win))
 		if err != nil || th.Failures != 1 || !th.FirstAt.Equal(later) {
 			t.Fatalf("new window: %+v %v", th, err)
 		}
@@ -302,7 +304,7 @@ func TestConformanceThrottle(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				errs <- db.InTx(ctx, func(ctx context.Context) error {
-					_, err := s.RecordSignInFailure(ctx, "source:10.0.0.1", t0, t0.Add(-win))
+					_, err := s.CountSignInAttempt(ctx, "source:10.0.0.1", t0, t0.Add(-win))
 					return err
 				})
 			}()
@@ -317,6 +319,110 @@ func TestConformanceThrottle(t *testing.T) {
 		ths, _ = s.GetThrottles(ctx, "source:10.0.0.1")
 		if len(ths) != 1 || ths[0].Failures != 20 {
 			t.Fatalf("concurrent failures: %+v", ths)
+		}
+	})
+}
+
+// TestConformanceThrottleUncount: taking an attempt back subtracts one
+// (never below zero) and puts back the earlier lock only while the lock is
+// the one that attempt set.
+func TestConformanceThrottleUncount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := &sqlstore.IdentityStore{DB: db}
+		win := 15 * time.Minute
+		get := func(key string) *identity.Throttle {
+			t.Helper()
+			ths, err := s.GetThrottles(ctx, key)
+			if err != nil || len(ths) != 1 {
+				t.Fatalf("%s: %+v %v", key, ths, err)
+			}
+			return ths[0]
+		}
+		for range 3 {
+			if _, err := s.CountSignInAttempt(ctx, "account:ana", t0, t0.Add(-win)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mine := t0.Add(time.Second)
+		if err := s.LockSignIn(ctx, "account:ana", mine); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UncountSignInAttempt(ctx, "account:ana", mine, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if th := get("account:ana"); th.Failures != 2 || !th.LockedUntil.IsZero() {
+			t.Fatalf("after taking back the attempt that locked: %+v", th)
+		}
+		// A lock set since (by another attempt) stays.
+		other := t0.Add(4 * time.Second)
+		if err := s.LockSignIn(ctx, "account:ana", other); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UncountSignInAttempt(ctx, "account:ana", mine, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if th := get("account:ana"); th.Failures != 1 || !th.LockedUntil.Equal(other) {
+			t.Fatalf("another attempt's lock: %+v", th)
+		}
+		// An attempt that set no lock takes back only its count; the earlier lock is restored.
+		if err := s.UncountSignInAttempt(ctx, "account:ana", other, mine); err != nil {
+			t.Fatal(err)
+		}
+		if th := get("account:ana"); th.Failures != 0 || !th.LockedUntil.Equal(mine) {
+			t.Fatalf("restored lock: %+v", th)
+		}
+		if err := s.UncountSignInAttempt(ctx, "account:ana", time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if th := get("account:ana"); th.Failures != 0 || !th.LockedUntil.Equal(mine) {
+			t.Fatalf("below zero: %+v", th)
+		}
+		if err := s.UncountSignInAttempt(ctx, "account:nobody", time.Time{}, time.Time{}); err != nil {
+			t.Fatalf("a key without a row: %v", err)
+		}
+	})
+}
+
+// TestConformanceThrottleReservation: the reservation pattern — count,
+// refuse when locked, lock at the third — admits exactly three of many
+// concurrent transactions on one key, on either engine.
+func TestConformanceThrottleReservation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := &sqlstore.IdentityStore{DB: db}
+		win := 15 * time.Minute
+		errLocked := errors.New("locked")
+		var admitted atomic.Int32
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := db.InTx(ctx, func(ctx context.Context) error {
+					th, err := s.CountSignInAttempt(ctx, "account:ana", t0, t0.Add(-win))
+					if err != nil {
+						return err
+					}
+					if th.LockedUntil.After(t0) {
+						return errLocked
+					}
+					if th.Failures >= 3 {
+						return s.LockSignIn(ctx, "account:ana", t0.Add(time.Minute))
+					}
+					return nil
+				})
+				switch {
+				case err == nil:
+					admitted.Add(1)
+				case !errors.Is(err, errLocked):
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := admitted.Load(); n != 3 {
+			t.Fatalf("%d of 30 concurrent attempts admitted, want 3", n)
 		}
 	})
 }

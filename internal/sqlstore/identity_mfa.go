@@ -175,9 +175,11 @@ func scanThrottle(r scanner) (*identity.Throttle, error) {
 	return &t, nil
 }
 
-// RecordSignInFailure implements identity.Store. One statement counts the
-// failure, so concurrent failures on PostgreSQL are never lost.
-func (s *IdentityStore) RecordSignInFailure(ctx context.Context, key string, now, windowStart time.Time) (*identity.Throttle, error) {
+// CountSignInAttempt implements identity.Store. One statement counts the
+// attempt, so concurrent attempts are never lost; on PostgreSQL the row
+// stays locked until the caller's transaction ends, so the attempts of one
+// key are counted one after another.
+func (s *IdentityStore) CountSignInAttempt(ctx context.Context, key string, now, windowStart time.Time) (*identity.Throttle, error) {
 	t, err := scanThrottle(s.DB.queryRow(ctx, `INSERT INTO sign_in_throttle (throttle_key, failures, first_at, locked_until)
 		VALUES (?, 1, ?, 0)
 		ON CONFLICT (throttle_key) DO UPDATE SET
@@ -192,6 +194,22 @@ func (s *IdentityStore) RecordSignInFailure(ctx context.Context, key string, now
 func (s *IdentityStore) LockSignIn(ctx context.Context, key string, until time.Time) error {
 	_, err := s.DB.exec(ctx, `UPDATE sign_in_throttle SET locked_until = CASE WHEN locked_until < ? THEN ? ELSE locked_until END
 		WHERE throttle_key = ?`, micros(until), micros(until), key)
+	return s.DB.translate(err, "sign-in throttle")
+}
+
+// UncountSignInAttempt implements identity.Store.
+func (s *IdentityStore) UncountSignInAttempt(ctx context.Context, key string, lockedUntil, restore time.Time) error {
+	var set, back int64 = -1, 0
+	if !lockedUntil.IsZero() {
+		set = micros(lockedUntil)
+	}
+	if !restore.IsZero() {
+		back = micros(restore)
+	}
+	_, err := s.DB.exec(ctx, `UPDATE sign_in_throttle SET
+			failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END,
+			locked_until = CASE WHEN locked_until = ? THEN ? ELSE locked_until END
+		WHERE throttle_key = ?`, set, back, key)
 	return s.DB.translate(err, "sign-in throttle")
 }
 
