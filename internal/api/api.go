@@ -31,6 +31,10 @@ type Server struct {
 	Access      *access.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
+	// WriteGate, when set, is asked before every mutating request; an error
+	// refuses the request. Audit sinks in fail-closed mode use it to refuse
+	// changes while no sink can record them.
+	WriteGate func(ctx context.Context) error
 	// Ready reports whether the server can serve (the database answers).
 	Ready        func(ctx context.Context) error
 	Logger       *slog.Logger

@@ -183,6 +183,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 			return authz
 		}
 	}
+	if s.WriteGate != nil && rt.method != http.MethodGet && rt.method != http.MethodHead {
+		if err := s.WriteGate(r.Context()); err != nil {
+			return err
+		}
+	}
 	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && !rt.secretRequest && r.Header.Get(IdempotencyHeader) != "" {
 		return s.idempotent(w, r, rt)
 	}
