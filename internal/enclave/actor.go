@@ -33,6 +33,9 @@ type Actor struct {
 	TokenScopes []string
 	// MFA says whether the sign-in behind the token used a second factor.
 	MFA bool
+	// ElevationID is set by the authorizer when a request is allowed only
+	// through a just-in-time elevation, so that its audit records name it.
+	ElevationID string
 	// PlatformAdmin marks the bootstrap administrator, who holds the
 	// Platform Admin role at the root scope without an assignment.
 	PlatformAdmin bool
