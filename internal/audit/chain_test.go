@@ -91,7 +91,7 @@ func (f *fixture) event(seq int64) *audit.Event {
 
 // move renumbers records without tripping the primary key mid-statement.
 func (f *fixture) move(where string, delta int64) {
-	f.exec(`UPDATE audit_events SET seq = -seq WHERE `+where)
+	f.exec(`UPDATE audit_events SET seq = -seq WHERE ` + where)
 	f.exec(`UPDATE audit_events SET seq = -seq + ? WHERE seq < 0`, delta)
 }
 
