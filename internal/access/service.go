@@ -214,6 +214,15 @@ func (s *Service) authorizeAs(ctx context.Context, p Permission, scope Scope, an
 	if err != nil {
 		return err
 	}
+	if d.Allowed && len(d.Granting) > 0 {
+		standing := false
+		for _, g := range d.Granting {
+			standing = standing || g.ElevationID == ""
+		}
+		if !standing {
+			a.ElevationID = d.Granting[0].ElevationID // audit records name the elevation relied on
+		}
+	}
 	if !d.Allowed {
 		where := " at " + string(scope)
 		if anywhere {

@@ -116,7 +116,7 @@ func (s *AuditStore) ListEvents(ctx context.Context, f audit.Filter, afterSeq in
 		WHERE seq > ? AND (? = '' OR action = ?) AND (? = '' OR actor_id = ?) AND (? = '' OR actor_name = ?)
 		AND (? = '' OR target_type = ?) AND (? = '' OR target_id = ?) AND (? = '' OR request_id = ?)
 		AND (? = '' OR outcome = ?) AND (? = '' OR scope = ? OR scope LIKE ?)
-		AND (? = 0 OR time >= ?) AND (? = 0 OR time < ?)
+		AND (CAST(? AS BIGINT) = 0 OR time >= ?) AND (CAST(? AS BIGINT) = 0 OR time < ?)
 		ORDER BY seq LIMIT ?`, afterSeq, f.Action, f.Action, f.ActorID, f.ActorID, f.ActorName, f.ActorName,
 		f.TargetType, f.TargetType, f.TargetID, f.TargetID, f.RequestID, f.RequestID, string(f.Outcome), string(f.Outcome),
 		scope, scope, scope+"/%", from, from, to, to, limit)
@@ -160,7 +160,7 @@ func (s *AuditStore) AddCheckpoint(ctx context.Context, c *audit.Checkpoint) err
 // Checkpoints implements audit.Store.
 func (s *AuditStore) Checkpoints(ctx context.Context, from, to int64) ([]*audit.Checkpoint, error) {
 	rows, err := s.DB.query(ctx, `SELECT seq, event_id, hash, time, key_id, signature FROM audit_checkpoints
-		WHERE seq >= ? AND (? = 0 OR seq <= ?) ORDER BY seq`, from, to, to)
+		WHERE seq >= ? AND (CAST(? AS BIGINT) = 0 OR seq <= ?) ORDER BY seq`, from, to, to)
 	if err != nil {
 		return nil, s.DB.translate(err, "audit checkpoints")
 	}
