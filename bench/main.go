@@ -21,7 +21,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
@@ -82,8 +81,8 @@ func runAll(url string, n int) []result {
 	check(err)
 	login, err := svc.Identity.Login(ctx, identity.AdminName, cred)
 	check(err)
-	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Access: svc.Access, Authorizer: svc.Access,
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Logger: slog.New(slog.DiscardHandler)}
+	a := svc.API(db)
+	a.Logger = slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	hc := srv.Client()

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/server"
@@ -30,8 +29,8 @@ type accessEnv struct {
 func newAccessEnv(t *testing.T, db *sqlstore.DB) *accessEnv {
 	t.Helper()
 	svc := server.NewServices(db, nil, config.Default())
-	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Access: svc.Access, Authorizer: svc.Access,
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Logger: slog.New(slog.DiscardHandler)}
+	a := svc.API(db)
+	a.Logger = slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &accessEnv{env: &env{t: t, db: db, srv: srv, api: a}, tokens: map[string]string{}}

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
+	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/idempotency"
 	"github.com/enclave-ml/enclave/internal/identity"
+	"github.com/enclave-ml/enclave/internal/siem"
 	"github.com/enclave-ml/enclave/internal/workqueue"
 	"github.com/enclave-ml/enclave/internal/zone"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +31,8 @@ type Server struct {
 	Identity    *identity.Service
 	Queue       *workqueue.Queue
 	Access      *access.Service
+	Audit       *audit.Reader
+	Sinks       *siem.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// WriteGate, when set, is asked before every mutating request; an error

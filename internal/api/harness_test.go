@@ -73,9 +73,8 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := server.NewServices(db, clock.Now, cfg)
 	svc.Identity.Argon2 = cheapArgon
-	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Access: svc.Access, Authorizer: svc.Access,
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, MaxBodyBytes: 4096, Version: "test", Logger: testLogger(),
-		Clock: clock.Now}
+	a := svc.API(db)
+	a.MaxBodyBytes, a.Version, a.Logger, a.Clock = 4096, "test", testLogger(), clock.Now
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, srv: srv, api: a, svc: svc, clock: clock, adminPassword: adminPassword}

@@ -163,19 +163,25 @@ func TestRoleMatrix(t *testing.T) {
 	})
 }
 
+// diffLines lists the lines only in want (-) and only in got (+).
 func diffLines(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
 	var out []string
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			out = append(out, "- "+l)
 		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			out = append(out, "- "+a, "+ "+b)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			out = append(out, "+ "+l)
 		}
 	}
 	return strings.Join(out, "\n")

@@ -180,7 +180,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 			authz = s.Authorizer.AuthorizeSomewhere(ctx, rt.perm)
 		}
 		if authz != nil {
-			return authz
+			return s.recordDenied(r, rt, authz)
 		}
 	}
 	if s.WriteGate != nil && rt.method != http.MethodGet && rt.method != http.MethodHead {
@@ -191,7 +191,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && !rt.secretRequest && r.Header.Get(IdempotencyHeader) != "" {
 		return s.idempotent(w, r, rt)
 	}
-	return rt.handle(w, r)
+	return s.recordDenied(r, rt, rt.handle(w, r))
+}
+
+// recordDenied audits a request refused with permission_denied, by the
+// dispatcher or by a service: every refusal is a security event. It returns
+// err, or the failure to record it (fail closed).
+func (s *Server) recordDenied(r *http.Request, rt route, err error) error {
+	if !enclave.IsCode(err, enclave.CodePermissionDenied) || s.Audit == nil {
+		return err
+	}
+	scope := scopeOf(r)
+	if rt.scope == scopeInService {
+		scope = "/"
+	}
+	if aerr := s.Audit.RecordDenied(r.Context(), string(rt.perm), string(scope), rt.method+" "+rt.pattern, enclave.ErrorMessage(err)); aerr != nil {
+		return aerr
+	}
+	return err
 }
 
 // fail writes err as a problem document, logging what the caller is not told.
@@ -274,7 +291,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, rt route) er
 		return nil
 	}
 	cap := &recorder{ResponseWriter: w, keep: &bytes.Buffer{}}
-	herr := rt.handle(cap, r)
+	herr := s.recordDenied(r, rt, rt.handle(cap, r))
 	if herr != nil {
 		// Write the problem through the capture so that it is replayed too.
 		p := problemFor(herr, enclave.RequestMetaFrom(r.Context()).RequestID)

@@ -63,6 +63,8 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.coreRoutes()...)
 	rs = append(rs, s.identityRoutes()...)
 	rs = append(rs, s.accessRoutes()...)
+	rs = append(rs, s.auditRoutes()...)
+	rs = append(rs, s.sinkRoutes()...)
 	return rs
 }
 

@@ -120,6 +120,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewRoleCommand(app),
 		NewAccessCommand(app),
 		NewElevationCommand(app),
+		NewAuditCommand(app),
 		NewUserCommand(app),
 		NewGroupCommand(app),
 		NewServicePrincipalCommand(app),

@@ -12,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/server"
-	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
 	"github.com/pquerna/otp/totp"
 )
@@ -60,8 +58,8 @@ func newLiveServer(t *testing.T) *liveServer {
 	ls := &liveServer{now: time.Now().UTC().Truncate(time.Second)}
 	svc := server.NewServices(db, ls.Now, config.Default())
 	svc.Identity.Argon2 = identity.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
-	a := &api.Server{Zones: svc.Zones, Identity: svc.Identity, Queue: svc.Queue, Access: svc.Access, Authorizer: svc.Access,
-		Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Logger: slog.New(slog.DiscardHandler), Clock: ls.Now}
+	a := svc.API(db)
+	a.Logger, a.Clock = slog.New(slog.DiscardHandler), ls.Now
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	ls.url, ls.svc = srv.URL, svc

@@ -42,6 +42,16 @@ type Config struct {
 	Auth            Auth          `yaml:"auth"`
 	Worker          Worker        `yaml:"worker"`
 	Access          Access        `yaml:"access"`
+	Audit           Audit         `yaml:"audit"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	// SigningKeyFile holds the Ed25519 key that signs checkpoints; it is
+	// created on first start. Replicas must share it. Default: keys/audit-signing.key in the data directory.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// CheckpointInterval is how often the chain's head is signed.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
 // Access configures authorization.
@@ -104,6 +114,7 @@ func Default() Config {
 		Auth:            Auth{TokenTTL: 7 * 24 * time.Hour, SessionTTL: 12 * time.Hour, ServiceTokenTTL: time.Hour},
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
 		Access:          Access{MinElevation: 5 * time.Minute},
+		Audit:           Audit{CheckpointInterval: time.Minute},
 	}
 }
 
@@ -278,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.ServiceTokenTTL < time.Minute || c.Auth.ServiceTokenTTL > 24*time.Hour {
 		return enclave.FieldError("auth.service_token_ttl", "auth.service_token_ttl must be between a minute and 24 hours")
+	}
+	if c.Audit.CheckpointInterval < time.Second {
+		return enclave.FieldError("audit.checkpoint_interval", "audit.checkpoint_interval must be at least 1s")
 	}
 	if c.Access.MinElevation < time.Second {
 		return enclave.FieldError("access.min_elevation", "access.min_elevation must be at least 1s")

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -29,7 +30,11 @@ import (
 	"github.com/enclave-ml/enclave/internal/localca"
 	"github.com/enclave-ml/enclave/internal/outbox"
 	_ "github.com/enclave-ml/enclave/internal/postgres" // registers postgres://
-	_ "github.com/enclave-ml/enclave/internal/sqlite"   // registers sqlite:
+	"github.com/enclave-ml/enclave/internal/siem"
+	_ "github.com/enclave-ml/enclave/internal/siem/file"    // registers file sinks
+	_ "github.com/enclave-ml/enclave/internal/siem/syslog"  // registers syslog sinks
+	_ "github.com/enclave-ml/enclave/internal/siem/webhook" // registers webhook sinks
+	_ "github.com/enclave-ml/enclave/internal/sqlite"       // registers sqlite:
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/workqueue"
 	"github.com/enclave-ml/enclave/internal/zone"
@@ -63,12 +68,17 @@ type Main struct {
 
 // Services are the domain services, wired to their stores.
 type Services struct {
-	Audit    *audit.Recorder
-	Access   *access.Service
-	Identity *identity.Service
-	Zones    *zone.Service
-	Queue    *workqueue.Queue
-	Outbox   *outbox.Outbox
+	Audit *audit.Recorder
+	// AuditChain signs checkpoints with an ephemeral key until Run loads
+	// the platform's key; AuditReader serves searches, verification, export.
+	AuditChain  *audit.Chain
+	AuditReader *audit.Reader
+	Access      *access.Service
+	Identity    *identity.Service
+	Zones       *zone.Service
+	Queue       *workqueue.Queue
+	Outbox      *outbox.Outbox
+	Sinks       *siem.Service
 	// Handlers are the work queue's task handlers, by kind.
 	Handlers map[string]workqueue.Handler
 	// Receivers are the outbox's receivers, by topic.
@@ -90,9 +100,24 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 		Handlers:  map[string]workqueue.Handler{},
 		Receivers: map[string]outbox.Receiver{},
 	}
+	_, ephemeral, _ := ed25519.GenerateKey(rand.Reader)
+	svc.AuditChain = &audit.Chain{Store: rec.Store, Tx: db, Clock: clock, Key: ephemeral}
+	svc.AuditReader = &audit.Reader{Chain: svc.AuditChain, Recorder: rec, Authorize: func(ctx context.Context, perm, scope string) error {
+		return svc.Access.Authorize(ctx, access.Permission(perm), access.Scope(scope))
+	}}
+	svc.Sinks = &siem.Service{Store: &sqlstore.SinkStore{DB: db}, Events: rec.Store, Leases: &sqlstore.OutboxStore{DB: db},
+		Tx: db, Audit: rec, Clock: clock, Env: siem.Env{FileDir: filepath.Join(cfg.DataDir, "audit")}}
 	svc.Handlers[access.ExpireElevationTask] = svc.Access.ExpireElevation
 	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
 	return svc
+}
+
+// API returns the REST API over these services. Callers set logging,
+// metrics and limits; tests use it as it is.
+func (s *Services) API(db *sqlstore.DB) *api.Server {
+	return &api.Server{Zones: s.Zones, Identity: s.Identity, Queue: s.Queue, Access: s.Access, Authorizer: s.Access,
+		Audit: s.AuditReader, Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Clock: s.Zones.Clock,
+		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate)}
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -142,6 +167,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("database schema is not current (%d pending, %v): run enclave migrate", pending, err)
 	}
 	m.Services = NewServices(m.DB, m.Clock, cfg)
+	if err := m.loadAuditKey(ctx, cfg); err != nil {
+		return err
+	}
 
 	ln, scheme, err := m.listen(cfg)
 	if err != nil {
@@ -160,13 +188,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(m.DB.SQL, "enclave"))
-	srv := &api.Server{
-		Zones: m.Services.Zones, Identity: m.Services.Identity, Queue: m.Services.Queue,
-		Access: m.Services.Access, Authorizer: m.Services.Access, Idempotency: &sqlstore.IdempotencyStore{DB: m.DB},
-		Ready: m.DB.Ping, Logger: m.Logger, Registry: reg, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Clock: m.Clock, Version: m.Version,
-	}
+		collectors.NewDBStatsCollector(m.DB.SQL, "enclave"), m.Services.Sinks)
+	srv := m.Services.API(m.DB)
+	srv.Logger, srv.Registry, srv.MaxBodyBytes, srv.Clock, srv.Version = m.Logger, reg, cfg.HTTP.MaxBodyBytes, m.Clock, m.Version
 	m.httpServer = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -274,7 +298,8 @@ func (m *Main) startBackground(ctx context.Context, cfg config.Config) {
 		Handlers: m.Services.Handlers, Lease: cfg.Worker.Lease, Concurrency: cfg.Worker.Concurrency, Logger: m.Logger}
 	d := &outbox.Dispatcher{Store: &sqlstore.OutboxStore{DB: m.DB}, Clock: m.Clock, Owner: owner,
 		Receivers: m.Services.Receivers, Lease: cfg.Worker.Lease, Logger: m.Logger}
-	for _, run := range []func(context.Context){w.Run, d.Run} {
+	m.Services.Sinks.Logger = m.Logger
+	for _, run := range []func(context.Context){w.Run, d.Run, m.checkpointLoop, m.Services.Sinks.Run} {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
