@@ -32,6 +32,8 @@ import (
 
 func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
+	auditN := flag.Int("audit-n", 5000, "audit records appended per measurement")
+	verifyN := flag.Int("verify-n", 1000000, "audit records verified")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "enclave-bench-")
 	check(err)
@@ -44,13 +46,23 @@ func main() {
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKEND\tOPERATION\tENCLAVE\tBASELINE\tRATIO (enclave/baseline)")
+	row := func(backend string, r result, ops int) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\n", backend, r.name, per(r.enclave, ops), per(r.baseline, ops)+" "+r.baselineName,
+			float64(r.enclave)/float64(r.baseline))
+	}
 	for _, name := range order {
 		for _, r := range runAll(backends[name], *n) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\n", name, r.name, per(r.enclave, *n), per(r.baseline, *n)+" "+r.baselineName,
-				float64(r.enclave)/float64(r.baseline))
+			row(name, r, *n)
 		}
+		db, err := sqlstore.Open(context.Background(), backends[name])
+		check(err)
+		row(name, benchAuditAppend(db, *auditN, 4), *auditN)
+		db.Close()
 	}
+	vr, rate := benchAuditVerify(*verifyN)
+	row("memory", vr, *verifyN)
 	check(tw.Flush())
+	fmt.Printf("\naudit verification: %.0f records/s (goal: 500000/s)\n", rate)
 }
 
 type result struct {

@@ -10,51 +10,74 @@ import (
 	"time"
 )
 
-// canonical is the form of a record that is hashed. Its field order is
-// fixed; Details is the JSON exactly as stored. The sequence number is not
-// part of it: order is the chain's, through PrevID and PrevHash.
-type canonical struct {
-	V              int             `json:"v"`
-	ID             string          `json:"id"`
-	Time           string          `json:"time"`
-	ActorID        string          `json:"actor_id"`
-	ActorKind      string          `json:"actor_kind"`
-	ActorName      string          `json:"actor_name"`
-	AuthMethod     string          `json:"auth_method"`
-	ActorMFA       bool            `json:"actor_mfa"`
-	ElevationID    string          `json:"elevation_id"`
-	Action         string          `json:"action"`
-	TargetType     string          `json:"target_type"`
-	TargetID       string          `json:"target_id"`
-	Scope          string          `json:"scope"`
-	Outcome        Outcome         `json:"outcome"`
-	Reason         string          `json:"reason"`
-	SourceAddr     string          `json:"source_addr"`
-	UserAgent      string          `json:"user_agent"`
-	RequestID      string          `json:"request_id"`
-	Classification string          `json:"classification"`
-	Details        json.RawMessage `json:"details"`
-	PrevID         string          `json:"prev_id"`
-	PrevHash       string          `json:"prev_hash"`
-}
-
-// Hash returns the hex SHA-256 of e's canonical form.
+// Hash returns the hex SHA-256 of e's canonical form: a JSON object with
+// the fields below, in this order, strings escaped minimally (", \ and
+// control characters), details embedded exactly as stored. The sequence
+// number is not part of it: order is the chain's, through prev_id and
+// prev_hash. The form is written by hand because hashing runs on every
+// append and every verification.
 func Hash(e *Event) string {
 	details := e.DetailsJSON
 	if len(details) == 0 {
 		details = json.RawMessage("{}")
 	}
-	b, err := json.Marshal(canonical{V: 1, ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), ActorID: e.ActorID,
-		ActorKind: e.ActorKind, ActorName: e.ActorName, AuthMethod: e.AuthMethod, ActorMFA: e.ActorMFA,
-		ElevationID: e.ElevationID, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Scope: e.Scope,
-		Outcome: e.Outcome, Reason: e.Reason, SourceAddr: e.SourceAddr, UserAgent: e.UserAgent, RequestID: e.RequestID,
-		Classification: e.Classification, Details: details, PrevID: e.PrevID, PrevHash: e.PrevHash})
-	if err != nil {
-		// Details that are not JSON cannot match their hash; say so in it.
-		return "unhashable:" + err.Error()
+	b := make([]byte, 0, 512+len(details))
+	b = append(b, `{"v":1`...)
+	field := func(name, v string) {
+		b = append(b, ',', '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+		b = appendString(b, v)
 	}
+	field("id", e.ID)
+	field("time", e.Time.UTC().Format(time.RFC3339Nano))
+	field("actor_id", e.ActorID)
+	field("actor_kind", e.ActorKind)
+	field("actor_name", e.ActorName)
+	field("auth_method", e.AuthMethod)
+	b = append(b, `,"actor_mfa":`...)
+	b = strconv.AppendBool(b, e.ActorMFA)
+	field("elevation_id", e.ElevationID)
+	field("action", e.Action)
+	field("target_type", e.TargetType)
+	field("target_id", e.TargetID)
+	field("scope", e.Scope)
+	field("outcome", string(e.Outcome))
+	field("reason", e.Reason)
+	field("source_addr", e.SourceAddr)
+	field("user_agent", e.UserAgent)
+	field("request_id", e.RequestID)
+	field("classification", e.Classification)
+	b = append(b, `,"details":`...)
+	b = append(b, details...)
+	field("prev_id", e.PrevID)
+	field("prev_hash", e.PrevHash)
+	b = append(b, '}')
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// appendString appends s as a JSON string, escaping only what JSON requires.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Head is the chain's last record as the chain remembers it.

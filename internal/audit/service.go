@@ -93,8 +93,9 @@ func (c *Chain) Verify(ctx context.Context, keys map[string]ed25519.PublicKey) (
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range evs {
-			if !v.Next(e) {
+		hashes := HashAll(evs)
+		for i, e := range evs {
+			if !v.NextHashed(e, hashes[i]) {
 				return v.Finish(&head), nil
 			}
 		}

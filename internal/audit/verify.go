@@ -3,6 +3,8 @@ package audit
 import (
 	"crypto/ed25519"
 	"fmt"
+	"runtime"
+	"sync"
 )
 
 // The kinds of break Verify reports.
@@ -52,8 +54,10 @@ type Verification struct {
 	maxCP  int64
 	report Report
 	// a window of records: pp, p are verified; r waits for its successor,
-	// which some kinds of break need to be told apart.
+	// which some kinds of break need to be told apart. rHash is r's
+	// recomputed hash.
 	pp, p, r *Event
+	rHash    string
 }
 
 // NewVerification starts a verification. Checkpoints with a bad signature
@@ -74,15 +78,41 @@ func NewVerification(anchor Anchor, cps []*Checkpoint, keys map[string]ed25519.P
 // Next feeds the next record in sequence order. It returns false once a
 // break has been found: the rest need not be read.
 func (v *Verification) Next(e *Event) bool {
+	return v.NextHashed(e, Hash(e))
+}
+
+// NextHashed is Next for a record whose hash the caller recomputed, so
+// that hashing can run in parallel ahead of the walk (see HashAll).
+func (v *Verification) NextHashed(e *Event, hash string) bool {
 	if v.report.Break != nil {
 		return false
 	}
 	if v.r != nil {
-		v.check(v.r, e)
+		v.check(v.r, v.rHash, e)
 		v.pp, v.p = v.p, v.r
 	}
-	v.r = e
+	v.r, v.rHash = e, hash
 	return v.report.Break == nil
+}
+
+// HashAll recomputes the hashes of evs on every core.
+func HashAll(evs []*Event) []string {
+	out := make([]string, len(evs))
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(evs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for start := 0; start < len(evs); start += chunk {
+		end := min(start+chunk, len(evs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				out[i] = Hash(evs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (v *Verification) fail(kind string, e *Event, format string, args ...any) {
@@ -93,7 +123,7 @@ func (v *Verification) fail(kind string, e *Event, format string, args ...any) {
 
 // check verifies r, whose predecessor is v.p (v.pp before it) and whose
 // successor is next (nil at the end).
-func (v *Verification) check(r, next *Event) {
+func (v *Verification) check(r *Event, rHash string, next *Event) {
 	v.report.Events++
 	if v.report.FirstSeq == 0 {
 		v.report.FirstSeq = r.Seq
@@ -112,7 +142,7 @@ func (v *Verification) check(r, next *Event) {
 		v.fail(BreakReordered, r, "sequence number %d comes after %d", r.Seq, expSeq-1)
 		return
 	}
-	if got := Hash(r); got != r.Hash {
+	if rHash != r.Hash {
 		v.fail(BreakModified, r, "the record's content does not match its hash")
 		return
 	}
@@ -138,7 +168,7 @@ func (v *Verification) check(r, next *Event) {
 // its head (nil for a bundle) and the last checkpoint.
 func (v *Verification) Finish(head *Head) *Report {
 	if v.r != nil && v.report.Break == nil {
-		v.check(v.r, nil)
+		v.check(v.r, v.rHash, nil)
 		v.pp, v.p = v.p, v.r
 	}
 	if v.report.Break == nil {

@@ -69,6 +69,7 @@ type dialect struct{}
 func (dialect) Name() string                         { return "postgres" }
 func (dialect) Rebind(q string) string               { return sqlstore.RebindDollar(q) }
 func (dialect) LockSkipLocked() string               { return " FOR UPDATE SKIP LOCKED" }
+func (dialect) LockForUpdate() string                { return " FOR UPDATE" }
 func (dialect) IsUniqueViolation(err error) bool     { return hasCode(err, "23505") }
 func (dialect) IsForeignKeyViolation(err error) bool { return hasCode(err, "23503") }
 

@@ -63,15 +63,12 @@ func (s *AuditStore) insert(ctx context.Context, e *audit.Event) error {
 	return s.DB.translate(err, "audit event")
 }
 
-// lockHead takes the head row's lock (a no-op update: a row lock on
-// PostgreSQL, and SQLite's write lock is already held) and reads it.
+// lockHead reads the head row and locks it until the transaction ends
+// (SELECT … FOR UPDATE on PostgreSQL; SQLite's write lock is already held).
 // Records written before the chain existed are chained first.
 func (s *AuditStore) lockHead(ctx context.Context) (audit.Head, error) {
 	var h audit.Head
-	if _, err := s.DB.exec(ctx, `UPDATE audit_chain_head SET seq = seq WHERE id = 1`); err != nil {
-		return h, s.DB.translate(err, "audit chain head")
-	}
-	if err := s.DB.queryRow(ctx, `SELECT seq, event_id, hash FROM audit_chain_head WHERE id = 1`).Scan(&h.Seq, &h.EventID, &h.Hash); err != nil {
+	if err := s.DB.queryRow(ctx, `SELECT seq, event_id, hash FROM audit_chain_head WHERE id = 1`+s.DB.Dialect.LockForUpdate()).Scan(&h.Seq, &h.EventID, &h.Hash); err != nil {
 		return h, s.DB.translate(err, "audit chain head")
 	}
 	if h.Seq == 0 {

@@ -30,6 +30,9 @@ type Dialect interface {
 	// LockSkipLocked is the clause that locks selected rows and skips rows
 	// other transactions hold, or "" where the engine serializes writers.
 	LockSkipLocked() string
+	// LockForUpdate is the clause that locks selected rows until the
+	// transaction ends, or "" where the engine serializes writers.
+	LockForUpdate() string
 }
 
 // Migrator applies an engine's embedded schema migrations.
