@@ -5,6 +5,10 @@ package audit
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -94,6 +98,50 @@ type Store interface {
 type Recorder struct {
 	Store Store
 	Clock enclave.Clock
+	// Key keys the HMAC of Sensitive values (see Sensitive). Without one a
+	// per-process random key is used, which still hides the value but does
+	// not let records be correlated across restarts.
+	Key []byte
+}
+
+// Sensitive marks a detail value that is personal or otherwise sensitive
+// (an email address, a name typed at a failed sign-in): the record keeps an
+// HMAC of it under the platform key, so equal values can be correlated by
+// whoever holds the key, and the value itself never reaches the trail or a SIEM.
+type Sensitive string
+
+var processKey = func() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}()
+
+func (r *Recorder) seal(v Sensitive) string {
+	key := r.Key
+	if len(key) == 0 {
+		key = processKey
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(v))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// sealDetails replaces Sensitive values, at any depth, with their HMAC.
+func (r *Recorder) sealDetails(v any) any {
+	switch x := v.(type) {
+	case Sensitive:
+		if x == "" {
+			return ""
+		}
+		return r.seal(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, vv := range x {
+			out[k] = r.sealDetails(vv)
+		}
+		return out
+	}
+	return v
 }
 
 // Record appends e in the transaction carried by ctx, taking the actor and
@@ -105,6 +153,9 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	e.Time = r.Clock.Now()
 	if e.Outcome == "" {
 		e.Outcome = Success
+	}
+	if e.Details != nil {
+		e.Details = r.sealDetails(e.Details).(map[string]any)
 	}
 	if e.Scope == "" {
 		e.Scope = "/"

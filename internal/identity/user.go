@@ -160,7 +160,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserCreate) (*Principal, er
 			}
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "user.create", TargetType: "principal", TargetID: p.ID,
-			Details: map[string]any{"name": p.Name, "display_name": p.DisplayName, "email": p.Email, "password_set": p.PasswordSet}})
+			Details: map[string]any{"name": p.Name, "display_name": p.DisplayName, "email": audit.Sensitive(p.Email), "password_set": p.PasswordSet}})
 	})
 	if err != nil {
 		return nil, err
@@ -271,7 +271,7 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 			p.DisplayName = *in.DisplayName
 		}
 		if in.Email != nil && *in.Email != p.Email {
-			changed["email"] = map[string]any{"from": p.Email, "to": *in.Email}
+			changed["email"] = map[string]any{"from": audit.Sensitive(p.Email), "to": audit.Sensitive(*in.Email)}
 			p.Email = *in.Email
 		}
 		toggled := in.Disabled != nil && *in.Disabled != p.Disabled

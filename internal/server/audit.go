@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -22,6 +24,11 @@ func (m *Main) loadAuditKey(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("audit signing key: %w", err)
 	}
 	m.Services.AuditChain.Key = key
+	// The key that HMACs sensitive values is derived from the same secret,
+	// so replicas that share the signing key correlate the same way.
+	mac := hmac.New(sha256.New, key.Seed())
+	mac.Write([]byte("enclave-audit-hmac/v1"))
+	m.Services.Audit.Key = mac.Sum(nil)
 	return m.DB.InTx(ctx, m.Services.AuditChain.Register)
 }
 
