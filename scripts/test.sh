@@ -45,6 +45,14 @@ if [ -z "$PGBIN" ]; then
   PGBIN=$(pg_bin)
 fi
 
+# rsyslog with its TLS driver: the syslog sink's tests start their own
+# rsyslogd on a free loopback port (they skip, saying so, without it).
+if [ ! -x /usr/sbin/rsyslogd ] || ! compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null; then
+  log "installing rsyslog and its TLS driver from Debian's packages"
+  apt_install rsyslog rsyslog-gnutls
+fi
+export ENCLAVE_TEST_RSYSLOGD=/usr/sbin/rsyslogd
+
 PGDIR=$(mktemp -d /tmp/enclave-pg.XXXXXX)
 run_pg() { "$@"; }
 if [ "$(id -u)" = 0 ]; then

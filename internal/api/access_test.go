@@ -131,6 +131,16 @@ func TestAccessScenarios(t *testing.T) {
 			{name: "list by assignee", method: "GET", path: "/api/v1/access/assignments?assignee=bob", status: 200, contain: []string{`"items":[]`}},
 			{name: "list without right", method: "GET", path: "/api/v1/access/assignments?scope=" + proj, header: e.as("carol"), status: 403, code: "permission_denied"},
 		})
+		var l struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		e.do("GET", "/api/v1/access/assignments?scope="+proj, "", nil).json(t, &l)
+		run(t, e.env, []scenario{
+			{name: "revoke", method: "DELETE", path: "/api/v1/access/assignments/" + l.Items[0].ID, status: 204, events: []string{"access.revoke"}},
+			{name: "revoked", method: "GET", path: "/api/v1/zones/eu/projects/onc", header: e.as("ana"), status: 403, code: "permission_denied"},
+		})
 	})
 }
 
@@ -165,6 +175,21 @@ func TestElevationThroughTheAPI(t *testing.T) {
 			{name: "ended early", method: "POST", path: "/api/v1/elevations/" + el.ID + "/cancel", header: e.as("ana"), status: 200,
 				contain: []string{`"state":"revoked"`}, events: []string{"access.elevation.cancel"}},
 			{name: "access gone", method: "PATCH", path: "/api/v1/zones/eu/projects/onc", header: e.as("ana"), body: `{"owner":"x"}`, status: 403, code: "permission_denied"},
+		})
+		run(t, e.env, []scenario{
+			{name: "request another", method: "POST", path: "/api/v1/elevations", header: e.as("ana"),
+				body:   `{"role":"reader","scope":"` + proj + `","duration":"30m","justification":"look at the dashboards"}`,
+				status: 201, contain: []string{`"state":"pending"`}, events: []string{"access.elevation.request"}},
+		})
+		var pending struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		e.do("GET", "/api/v1/elevations?state=pending", "", e.as("ana")).json(t, &pending)
+		run(t, e.env, []scenario{
+			{name: "reject it", method: "POST", path: "/api/v1/elevations/" + pending.Items[0].ID + "/reject", header: e.as("bob"),
+				body: `{"note":"not needed"}`, status: 200, contain: []string{`"state":"rejected"`}, events: []string{"access.elevation.reject"}},
 		})
 	})
 }

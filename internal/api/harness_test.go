@@ -32,6 +32,8 @@ type env struct {
 	srv        *httptest.Server
 	api        *api.Server
 	adminToken string
+	// scenarios counts the scenarios run, so request IDs stay unique.
+	scenarios int
 
 	svc   *server.Services
 	clock *testClock

@@ -40,6 +40,9 @@ func steps(t *testing.T, e *env, prefix string, scs []scenario) {
 				t.Errorf("%s: body lacks %q: %s", sc.name, c, res.body)
 			}
 		}
+		if sc.status < 400 {
+			noteCovered(sc.method, sc.path)
+		}
 		if got, want := e.events(rid), sc.wantEvents(); !slices.Equal(got, want) {
 			t.Errorf("%s: audit events %v, want %v", sc.name, got, want)
 		}

@@ -39,8 +39,10 @@ func (sc scenario) wantEvents() []string {
 
 func run(t *testing.T, e *env, scs []scenario) {
 	t.Helper()
+	defer func() { e.scenarios += len(scs) }()
 	for i, sc := range scs {
-		rid := fmt.Sprintf("scenario-%03d", i)
+		// Request IDs are unique per environment, across calls of run.
+		rid := fmt.Sprintf("scenario-%03d", e.scenarios+i)
 		h := map[string]string{api.RequestIDHeader: rid}
 		for k, v := range sc.header {
 			h[k] = v
@@ -67,6 +69,9 @@ func run(t *testing.T, e *env, scs []scenario) {
 			if !strings.Contains(string(res.body), c) {
 				t.Errorf("%s: body lacks %q: %s", sc.name, c, res.body)
 			}
+		}
+		if sc.status < 400 {
+			noteCovered(sc.method, sc.path)
 		}
 		want := sc.wantEvents()
 		if got := e.events(rid); !slices.Equal(got, want) {
@@ -112,8 +117,10 @@ func TestZoneAndProjectScenarios(t *testing.T) {
 			{name: "uppercase in path", method: "GET", path: "/api/v1/zones/EU", status: 400, code: "invalid_argument", field: "zone"},
 			{name: "missing zone", method: "GET", path: "/api/v1/zones/nowhere", status: 404, code: "not_found"},
 			{name: "get zone", method: "GET", path: "/api/v1/zones/eu-west", status: 200, contain: []string{`"display_name":"EU West"`, `"owner":"ops"`}},
+			{name: "certify the zone's QA", method: "PATCH", path: "/api/v1/zones/eu-west/environments/qa", body: `{"certified_classification":"restricted"}`,
+				status: 200, contain: []string{`"certified_classification":"restricted"`}, events: []string{"environment.update"}},
 			{name: "zone environments", method: "GET", path: "/api/v1/zones/eu-west/environments", status: 200,
-				contain: []string{`"name":"staging"`, `"name":"qa"`, `"certified_classification":"confidential"`}},
+				contain: []string{`"name":"staging"`, `"name":"qa"`, `"certified_classification":"confidential"`, `"certified_classification":"restricted"`}},
 			{name: "create project", method: "POST", path: "/api/v1/zones/eu-west/projects",
 				body:   `{"name":"oncology","owner":"dr.who@example.org","cost_center":"cc-42","max_classification":"restricted"}`,
 				status: 201, contain: []string{`"zone":"eu-west"`, `"max_classification":"restricted"`}, events: []string{"project.create"}},

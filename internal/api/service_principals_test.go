@@ -31,6 +31,8 @@ func TestServicePrincipalScenarios(t *testing.T) {
 			{name: "secret too long-lived", method: "POST", path: "/api/v1/service-principals/ci/secrets", body: `{"expires_in_days":366}`,
 				status: 400, code: "invalid_argument", field: "expires_in_days"},
 			{name: "secret for a missing principal", method: "POST", path: "/api/v1/service-principals/nope/secrets", body: `{}`, status: 404, code: "not_found"},
+			{name: "secret", method: "POST", path: "/api/v1/service-principals/ci/secrets", body: `{"description":"scenario"}`,
+				status: 201, contain: []string{`"client_secret":"encsp_`}, events: []string{"service_principal.secret.create"}},
 			{name: "no secret yet, no sign-in", method: "POST", path: "/api/v1/auth/token", body: `{"client_id":"ci","client_secret":"encsp_guess"}`,
 				header: anon, status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
 		})
@@ -98,7 +100,7 @@ func TestServicePrincipalScenarios(t *testing.T) {
 				status: 401, code: "unauthenticated", events: []string{"auth.login:failed"}},
 			{name: "deleted: gone", method: "GET", path: "/api/v1/service-principals/ci", status: 404, code: "not_found"},
 		})
-		if d := e.auditOf("off-004")[0].Details; d["secrets_revoked"] != float64(2) {
+		if d := e.auditOf("off-004")[0].Details; d["secrets_revoked"] != float64(3) {
 			t.Errorf("delete details %v", d)
 		}
 		// Client secrets are stored only as hashes.

@@ -32,6 +32,7 @@ var auditColumns = []column[*audit.Event]{
 func NewAuditCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Search, verify and export the audit trail", Args: noArgs, RunE: showHelp}
 	cmd.AddCommand(newAuditSearchCommand(app), newAuditVerifyCommand(app), newAuditExportCommand(app), newAuditKeysCommand(app))
+	cmd.AddCommand(newAuditSinksCommand(app))
 	return cmd
 }
 

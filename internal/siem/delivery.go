@@ -125,7 +125,7 @@ func (s *Service) succeeded(ctx context.Context, sk *Sink, st *State, events []*
 	st.ConsecutiveFailures, st.FailingSince, st.NextAttemptAt, st.LastError = 0, nil, nil, ""
 	st.LastSuccessAt, st.UpdatedAt = &now, now
 	err := s.Tx.InTx(systemCtx(ctx), func(ctx context.Context) error {
-		ok, err := s.Store.SaveState(ctx, st, leaseName(sk.ID), s.Owner, now)
+		ok, err := s.Store.SaveState(ctx, st, leaseName(sk.ID), s.Owner, s.Clock.Now())
 		if err != nil || !ok {
 			return errors.Join(err, errIf(!ok, errNotHeld))
 		}
@@ -175,7 +175,7 @@ func (s *Service) failed(ctx context.Context, sk *Sink, st *State, now time.Time
 	next := now.Add(s.Backoff(st.ConsecutiveFailures))
 	st.LastFailureAt, st.NextAttemptAt, st.LastError, st.UpdatedAt = &now, &next, msg, now
 	err := s.Tx.InTx(systemCtx(ctx), func(ctx context.Context) error {
-		ok, err := s.Store.SaveState(ctx, st, leaseName(sk.ID), s.Owner, now)
+		ok, err := s.Store.SaveState(ctx, st, leaseName(sk.ID), s.Owner, s.Clock.Now())
 		if err != nil || !ok {
 			return errors.Join(err, errIf(!ok, errNotHeld))
 		}

@@ -70,10 +70,8 @@ func rsyslogdBinary(t testing.TB) string {
 func startRsyslogd(t testing.TB, mutual bool) *rsyslogd {
 	t.Helper()
 	r := &rsyslogd{t: t, bin: rsyslogdBinary(t), dir: t.TempDir(), mutual: mutual}
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err != nil {
-		if matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(matches) == 0 {
-			t.Skip("rsyslog's TLS driver is not installed (apt-get install rsyslog-gnutls)")
-		}
+	if matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(matches) == 0 {
+		t.Skip("rsyslog's TLS driver is not installed (apt-get install rsyslog-gnutls, or run make test, which does)")
 	}
 	var err error
 	if r.tls, _, err = localca.Ensure(filepath.Join(r.dir, "tls"), nil, time.Now()); err != nil {
