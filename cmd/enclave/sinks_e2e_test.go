@@ -25,7 +25,8 @@ import (
 // webhook (plain JSON, required) and a JSONL file are defined with the
 // CLI, the server is killed with SIGKILL while events are being delivered
 // and started again, and both sinks end up with every event of the trail,
-// in order. Then the webhook's receiver fails: the server refuses changes
+// in order (the restarted server waits for the dead one's leases to lapse,
+// 30 s). Then the webhook's receiver fails: the server refuses changes
 // (fail-closed) until the sink is no longer required.
 func TestAuditSinksSurviveKill9(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "enclave-data")
@@ -56,7 +57,24 @@ func TestAuditSinksSurviveKill9(t *testing.T) {
 	defer rcv.Close()
 	c.ok("audit", "sinks", "create", "soc", "--kind", "webhook", "--url", rcv.URL+"/ingest", "--format", "json", "--required")
 	c.ok("audit", "sinks", "create", "local", "--kind", "file", "--path", "siem/audit.jsonl", "--batch-size", "3")
-	for i := range 6 {
+	for i := range 3 {
+		c.ok("zone", "create", fmt.Sprintf("z%d", i), "--region", "eu")
+	}
+	// Delivery is under way (the server holds the sinks' leases) when the
+	// server is killed; the next one takes over once the leases lapse.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing delivered\n%s", s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a server process
+	}
+	for i := 3; i < 6; i++ {
 		c.ok("zone", "create", fmt.Sprintf("z%d", i), "--region", "eu")
 	}
 	s.stop(t, syscall.SIGKILL)

@@ -1,7 +1,6 @@
 package siem_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -288,5 +287,3 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
-
-var _ = context.Background
