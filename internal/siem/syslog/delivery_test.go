@@ -52,10 +52,16 @@ func TestRsyslogKilledMidStreamLosesNothing(t *testing.T) {
 		}
 		received := func() []string {
 			var ids []string
+			cut := 0
 			for _, m := range r.messages() {
 				var e audit.Event
 				if err := json.Unmarshal([]byte(m.Msg), &e); err != nil {
-					t.Fatalf("rsyslogd holds a message that is not an event: %q", m.Msg)
+					// rsyslogd killed while writing leaves a cut-off message; the
+					// sender redelivers it, so it must arrive whole too (checked below).
+					if cut++; cut > 2 {
+						t.Fatalf("rsyslogd holds messages that are not events: %q", m.Msg)
+					}
+					continue
 				}
 				ids = append(ids, e.ID)
 			}
