@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -17,44 +16,51 @@ import (
 // prev_hash. The form is written by hand because hashing runs on every
 // append and every verification.
 func Hash(e *Event) string {
-	details := e.DetailsJSON
+	details := []byte(e.DetailsJSON)
 	if len(details) == 0 {
-		details = json.RawMessage("{}")
+		details = emptyDetails
 	}
-	b := make([]byte, 0, 512+len(details))
-	b = append(b, `{"v":1`...)
-	field := func(name, v string) {
-		b = append(b, ',', '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = appendString(b, v)
-	}
-	field("id", e.ID)
-	field("time", e.Time.UTC().Format(time.RFC3339Nano))
-	field("actor_id", e.ActorID)
-	field("actor_kind", e.ActorKind)
-	field("actor_name", e.ActorName)
-	field("auth_method", e.AuthMethod)
+	var buf [1024]byte // most records fit: no allocation but the result
+	b := append(buf[:0], `{"v":1`...)
+	b = appendField(b, "id", e.ID)
+	b = append(b, `,"time":"`...)
+	b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = appendField(b, "actor_id", e.ActorID)
+	b = appendField(b, "actor_kind", e.ActorKind)
+	b = appendField(b, "actor_name", e.ActorName)
+	b = appendField(b, "auth_method", e.AuthMethod)
 	b = append(b, `,"actor_mfa":`...)
 	b = strconv.AppendBool(b, e.ActorMFA)
-	field("elevation_id", e.ElevationID)
-	field("action", e.Action)
-	field("target_type", e.TargetType)
-	field("target_id", e.TargetID)
-	field("scope", e.Scope)
-	field("outcome", string(e.Outcome))
-	field("reason", e.Reason)
-	field("source_addr", e.SourceAddr)
-	field("user_agent", e.UserAgent)
-	field("request_id", e.RequestID)
-	field("classification", e.Classification)
+	b = appendField(b, "elevation_id", e.ElevationID)
+	b = appendField(b, "action", e.Action)
+	b = appendField(b, "target_type", e.TargetType)
+	b = appendField(b, "target_id", e.TargetID)
+	b = appendField(b, "scope", e.Scope)
+	b = appendField(b, "outcome", string(e.Outcome))
+	b = appendField(b, "reason", e.Reason)
+	b = appendField(b, "source_addr", e.SourceAddr)
+	b = appendField(b, "user_agent", e.UserAgent)
+	b = appendField(b, "request_id", e.RequestID)
+	b = appendField(b, "classification", e.Classification)
 	b = append(b, `,"details":`...)
 	b = append(b, details...)
-	field("prev_id", e.PrevID)
-	field("prev_hash", e.PrevHash)
+	b = appendField(b, "prev_id", e.PrevID)
+	b = appendField(b, "prev_hash", e.PrevHash)
 	b = append(b, '}')
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	var out [64]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+var emptyDetails = []byte("{}")
+
+func appendField(b []byte, name, v string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return appendString(b, v)
 }
 
 // appendString appends s as a JSON string, escaping only what JSON requires.
