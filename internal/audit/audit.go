@@ -85,8 +85,10 @@ type Store interface {
 	AppendEvent(ctx context.Context, e *Event) error
 	// ListEvents returns at most limit events after afterSeq in sequence order.
 	ListEvents(ctx context.Context, f Filter, afterSeq int64, limit int) ([]*Event, error)
-	// ChainHead returns the last record's position as the chain remembers it.
+	// ChainHead returns the chain's end as recorded at the last checkpoint.
 	ChainHead(ctx context.Context) (Head, error)
+	// LastRecord returns the chain's last committed record.
+	LastRecord(ctx context.Context) (Head, error)
 	AddCheckpoint(ctx context.Context, c *Checkpoint) error
 	// Checkpoints returns the checkpoints with sequence numbers in [from, to] (to = 0: no bound).
 	Checkpoints(ctx context.Context, from, to int64) ([]*Checkpoint, error)

@@ -85,7 +85,7 @@ func (c *Chain) Export(ctx context.Context, from, to time.Time, w io.Writer) (*B
 			}
 		}
 	} else {
-		head, err := c.Store.ChainHead(ctx)
+		head, err := c.Store.LastRecord(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -221,6 +221,6 @@ func VerifyBundle(r io.Reader, trusted ed25519.PublicKey) (*Report, *BundleManif
 			break
 		}
 	}
-	rep := v.Finish(&Head{Seq: m.LastSeq, EventID: cps[len(cps)-1].EventID, Hash: cps[len(cps)-1].Hash})
+	rep := v.Finish()
 	return rep, &m, nil
 }

@@ -36,7 +36,7 @@ func (c *Chain) Register(ctx context.Context) error {
 func (c *Chain) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	var cp *Checkpoint
 	err := c.Tx.InTx(ctx, func(ctx context.Context) error {
-		head, err := c.Store.ChainHead(ctx)
+		head, err := c.Store.LastRecord(ctx)
 		if err != nil || head.Seq == 0 {
 			return err
 		}
@@ -87,6 +87,7 @@ func (c *Chain) Verify(ctx context.Context, keys map[string]ed25519.PublicKey) (
 		return nil, err
 	}
 	v := NewVerification(Anchor{}, cps, keys)
+	v.ExpectHead(&head)
 	var after int64
 	for {
 		evs, err := c.Store.ListEvents(ctx, Filter{}, after, 5000)
@@ -96,7 +97,7 @@ func (c *Chain) Verify(ctx context.Context, keys map[string]ed25519.PublicKey) (
 		hashes := HashAll(evs)
 		for i, e := range evs {
 			if !v.NextHashed(e, hashes[i]) {
-				return v.Finish(&head), nil
+				return v.Finish(), nil
 			}
 		}
 		if len(evs) < 5000 {
@@ -104,7 +105,7 @@ func (c *Chain) Verify(ctx context.Context, keys map[string]ed25519.PublicKey) (
 		}
 		after = evs[len(evs)-1].Seq
 	}
-	return v.Finish(&head), nil
+	return v.Finish(), nil
 }
 
 // LoadOrCreateKey reads the Ed25519 signing key at path (PKCS#8 PEM), or

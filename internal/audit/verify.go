@@ -58,7 +58,13 @@ type Verification struct {
 	// recomputed hash.
 	pp, p, r *Event
 	rHash    string
+	head     *Head
 }
+
+// ExpectHead makes the walk check the chain against its head as last
+// recorded: the record there must be the one recorded, and records up to it
+// must all be present.
+func (v *Verification) ExpectHead(h *Head) { v.head = h }
 
 // NewVerification starts a verification. Checkpoints with a bad signature
 // are a break at once.
@@ -159,14 +165,18 @@ func (v *Verification) check(r *Event, rHash string, next *Event) {
 		}
 		return
 	}
+	if h := v.head; h != nil && h.Seq == r.Seq && (h.EventID != r.ID || h.Hash != r.Hash) {
+		v.fail(BreakModified, r, "the record differs from the one the chain's head recorded")
+		return
+	}
 	if c, ok := v.cps[r.Seq]; ok && (c.EventID != r.ID || c.Hash != r.Hash) {
 		v.fail(BreakModified, r, "the chain up to here differs from the checkpoint signed at %s", c.Time.Format("2006-01-02T15:04:05Z07:00"))
 	}
 }
 
-// Finish checks the last record and compares the end of the chain with
-// its head (nil for a bundle) and the last checkpoint.
-func (v *Verification) Finish(head *Head) *Report {
+// Finish checks the last record and that nothing is missing at the end:
+// no checkpoint, and not the head (when one is expected), lies beyond it.
+func (v *Verification) Finish() *Report {
 	if v.r != nil && v.report.Break == nil {
 		v.check(v.r, v.rHash, nil)
 		v.pp, v.p = v.p, v.r
@@ -180,13 +190,8 @@ func (v *Verification) Finish(head *Head) *Report {
 		switch {
 		case v.maxCP > last:
 			v.fail(BreakTruncated, end, "a checkpoint covers records up to %d; the chain ends at %d", v.maxCP, last)
-		case head != nil && head.Seq > last:
-			v.fail(BreakTruncated, end, "the chain's head is at %d; the records end at %d", head.Seq, last)
-		case head != nil && head.Seq < last:
-			end.Seq = head.Seq + 1
-			v.fail(BreakInserted, end, "records after the head (%d) were added outside the chain", head.Seq)
-		case head != nil && v.p != nil && (head.EventID != v.p.ID || head.Hash != v.p.Hash):
-			v.fail(BreakModified, v.p, "the last record differs from the chain's head")
+		case v.head != nil && v.head.Seq > last:
+			v.fail(BreakTruncated, end, "the chain's head is at %d; the records end at %d", v.head.Seq, last)
 		}
 	}
 	v.report.OK = v.report.Break == nil

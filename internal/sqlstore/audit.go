@@ -2,19 +2,25 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/audit"
 )
 
 // AuditStore implements audit.Store.
-type AuditStore struct{ DB *DB }
-
-var _ audit.Store = (*AuditStore)(nil)
+type AuditStore struct {
+	DB *DB
+	// head caches the last committed record, so an append usually costs one
+	// statement. It is only a guess: the sequence number's uniqueness decides.
+	mu   sync.Mutex
+	head *audit.Head
+}
 
 // errNoTx is returned when an audit record or outbox message is written
 // outside a transaction: it would not be atomic with the change it records.
@@ -24,9 +30,12 @@ const auditCols = `seq, id, time, actor_id, actor_kind, actor_name, auth_method,
 	scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id, classification,
 	prev_id, prev_hash, hash`
 
-// AppendEvent implements audit.Store. It locks the chain's head row, so
-// appends are serialized on both engines and sequence numbers commit in
-// chain order, links the record to the head and seals it.
+// AppendEvent implements audit.Store. Appends are optimistic: the record
+// links to the last committed record as this process knows it and takes
+// the next sequence number; if another writer took that number first the
+// insert does nothing (waiting, on PostgreSQL, for the other transaction to
+// end), and the append reloads the last record and tries again. So the chain
+// has no forks and no gaps, and sequence numbers commit in chain order.
 func (s *AuditStore) AppendEvent(ctx context.Context, e *audit.Event) error {
 	if !InTransaction(ctx) {
 		return errNoTx
@@ -39,42 +48,68 @@ func (s *AuditStore) AppendEvent(ctx context.Context, e *audit.Event) error {
 		details = []byte("{}")
 	}
 	e.DetailsJSON = details
-	head, err := s.lockHead(ctx)
-	if err != nil {
-		return err
+	s.mu.Lock()
+	cached := s.head
+	s.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		head := cached
+		if head == nil {
+			if head, err = s.lastRecord(ctx); err != nil {
+				return err
+			}
+		}
+		e.Seq, e.PrevID, e.PrevHash = head.Seq+1, head.EventID, head.Hash
+		e.Hash = audit.Hash(e)
+		res, err := s.DB.exec(ctx, insertEvent, s.eventArgs(e)...)
+		if err != nil {
+			return s.DB.translate(err, "audit event")
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			break
+		}
+		if attempt >= 100 {
+			return errors.New("audit append: the chain kept moving; giving up")
+		}
+		cached = nil // someone else appended: read the chain's real end
 	}
-	e.Seq, e.PrevID, e.PrevHash = head.Seq+1, head.EventID, head.Hash
-	e.Hash = audit.Hash(e)
-	if err := s.insert(ctx, e); err != nil {
-		return err
-	}
-	_, err = s.DB.exec(ctx, `UPDATE audit_chain_head SET seq = ?, event_id = ?, hash = ? WHERE id = 1`, e.Seq, e.ID, e.Hash)
-	return s.DB.translate(err, "audit chain head")
+	sealed := audit.Head{Seq: e.Seq, EventID: e.ID, Hash: e.Hash}
+	afterCommit(ctx, func() {
+		s.mu.Lock()
+		if s.head == nil || s.head.Seq < sealed.Seq {
+			s.head = &sealed
+		}
+		s.mu.Unlock()
+	})
+	return nil
 }
 
-func (s *AuditStore) insert(ctx context.Context, e *audit.Event) error {
-	_, err := s.DB.exec(ctx, `INSERT INTO audit_events (seq, id, time, actor_id, actor_kind, actor_name, auth_method, action,
-		target_type, target_id, scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id,
-		classification, prev_id, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.ID, micros(e.Time), e.ActorID, e.ActorKind, e.ActorName, e.AuthMethod, e.Action, e.TargetType, e.TargetID,
-		e.Scope, e.Outcome, e.Reason, e.SourceAddr, e.UserAgent, e.RequestID, string(e.DetailsJSON), e.ActorMFA,
-		e.ElevationID, e.Classification, e.PrevID, e.PrevHash, e.Hash)
-	return s.DB.translate(err, "audit event")
-}
-
-// lockHead reads the head row and locks it until the transaction ends
-// (SELECT … FOR UPDATE on PostgreSQL; SQLite's write lock is already held).
-// Records written before the chain existed are chained first.
-func (s *AuditStore) lockHead(ctx context.Context) (audit.Head, error) {
+// lastRecord reads the chain's last committed record, chaining first any
+// records written before the chain existed.
+func (s *AuditStore) lastRecord(ctx context.Context) (*audit.Head, error) {
 	var h audit.Head
-	if err := s.DB.queryRow(ctx, `SELECT seq, event_id, hash FROM audit_chain_head WHERE id = 1`+s.DB.Dialect.LockForUpdate()).Scan(&h.Seq, &h.EventID, &h.Hash); err != nil {
-		return h, s.DB.translate(err, "audit chain head")
+	err := s.DB.queryRow(ctx, `SELECT seq, id, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.EventID, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &audit.Head{}, nil
 	}
-	if h.Seq == 0 {
-		return s.chainLegacy(ctx)
+	if err != nil {
+		return nil, s.DB.translate(err, "audit chain")
 	}
-	return h, nil
+	if h.Hash == "" {
+		legacy, err := s.chainLegacy(ctx)
+		return &legacy, err
+	}
+	return &h, nil
+}
+
+const insertEvent = `INSERT INTO audit_events (seq, id, time, actor_id, actor_kind, actor_name, auth_method, action,
+	target_type, target_id, scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id,
+	classification, prev_id, prev_hash, hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING`
+
+func (s *AuditStore) eventArgs(e *audit.Event) []any {
+	return []any{e.Seq, e.ID, micros(e.Time), e.ActorID, e.ActorKind, e.ActorName, e.AuthMethod, e.Action, e.TargetType, e.TargetID,
+		e.Scope, e.Outcome, e.Reason, e.SourceAddr, e.UserAgent, e.RequestID, string(e.DetailsJSON), e.ActorMFA,
+		e.ElevationID, e.Classification, e.PrevID, e.PrevHash, e.Hash}
 }
 
 // chainLegacy seals, in order, records appended before the chain existed.
@@ -93,10 +128,7 @@ func (s *AuditStore) chainLegacy(ctx context.Context) (audit.Head, error) {
 		}
 		h = audit.Head{Seq: e.Seq, EventID: e.ID, Hash: e.Hash}
 	}
-	if len(evs) > 0 {
-		_, err = s.DB.exec(ctx, `UPDATE audit_chain_head SET seq = ?, event_id = ?, hash = ? WHERE id = 1`, h.Seq, h.EventID, h.Hash)
-	}
-	return h, s.DB.translate(err, "audit chain head")
+	return h, nil
 }
 
 // ListEvents implements audit.Store.
@@ -140,18 +172,33 @@ func scanEvent(r scanner) (*audit.Event, error) {
 	return &e, nil
 }
 
-// ChainHead implements audit.Store.
+// ChainHead implements audit.Store: the chain's end as last recorded with
+// a checkpoint (see LastRecord for the end as it is now).
 func (s *AuditStore) ChainHead(ctx context.Context) (audit.Head, error) {
 	var h audit.Head
 	err := s.DB.queryRow(ctx, `SELECT seq, event_id, hash FROM audit_chain_head WHERE id = 1`).Scan(&h.Seq, &h.EventID, &h.Hash)
 	return h, s.DB.translate(err, "audit chain head")
 }
 
-// AddCheckpoint implements audit.Store.
+// LastRecord implements audit.Store.
+func (s *AuditStore) LastRecord(ctx context.Context) (audit.Head, error) {
+	h, err := s.lastRecord(ctx)
+	if err != nil {
+		return audit.Head{}, err
+	}
+	return *h, nil
+}
+
+// AddCheckpoint implements audit.Store. The head row moves with it, so a
+// later truncation shows against both.
 func (s *AuditStore) AddCheckpoint(ctx context.Context, c *audit.Checkpoint) error {
 	_, err := s.DB.exec(ctx, `INSERT INTO audit_checkpoints (seq, event_id, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.Seq, c.EventID, c.Hash, micros(c.Time), c.KeyID, c.Signature)
-	return s.DB.translate(err, "audit checkpoint")
+	if err != nil {
+		return s.DB.translate(err, "audit checkpoint")
+	}
+	_, err = s.DB.exec(ctx, `UPDATE audit_chain_head SET seq = ?, event_id = ?, hash = ? WHERE id = 1 AND seq < ?`, c.Seq, c.EventID, c.Hash, c.Seq)
+	return s.DB.translate(err, "audit chain head")
 }
 
 // Checkpoints implements audit.Store.

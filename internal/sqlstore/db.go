@@ -150,6 +150,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 		return db.translate(err, "begin transaction")
 	}
 	var misses []string
+	var after []func()
 	defer func() {
 		for _, q := range misses { // the transaction's connection is back in the pool
 			db.prepare(ctx, q)
@@ -166,10 +167,24 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err
 		}
 		if cerr := tx.Commit(); cerr != nil {
 			err = db.translate(cerr, "commit")
+			return
+		}
+		for _, f := range after {
+			f()
 		}
 	}()
-	ctx = context.WithValue(context.WithValue(ctx, txKey{}, tx), missKey{}, &misses)
+	ctx = context.WithValue(context.WithValue(context.WithValue(ctx, txKey{}, tx), missKey{}, &misses), afterKey{}, &after)
 	return fn(ctx)
+}
+
+type afterKey struct{}
+
+// afterCommit runs f once the transaction in ctx has committed, and never
+// if it rolls back.
+func afterCommit(ctx context.Context, f func()) {
+	if after, ok := ctx.Value(afterKey{}).(*[]func()); ok {
+		*after = append(*after, f)
+	}
 }
 
 // InTransaction reports whether ctx carries a transaction.
