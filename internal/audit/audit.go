@@ -79,7 +79,8 @@ type Filter struct {
 
 // Store appends and reads events. Append must fail when ctx carries no
 // transaction: an audit record is only ever written with its change. It
-// serializes appends, links each record to the one before it and seals it
+// links each record to the one before it, with no forks and no gaps in
+// sequence numbers, which commit in chain order, and seals it
 // with Hash.
 type Store interface {
 	AppendEvent(ctx context.Context, e *Event) error
