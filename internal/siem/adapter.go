@@ -2,6 +2,9 @@ package siem
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
 	"sort"
 	"sync"
 
@@ -67,4 +70,18 @@ func open(s *Sink, env Env) (Sender, error) {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "no adapter for %s sinks is linked into this server", s.Kind)
 	}
 	return o(s, env)
+}
+
+// LoadCAPool reads the PEM certificates a sink trusts for its receiver.
+// what names the sink kind in errors.
+func LoadCAPool(what, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s CA file: %w", what, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s CA file %s holds no PEM certificate", what, path)
+	}
+	return pool, nil
 }

@@ -11,7 +11,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,14 +64,11 @@ func (s *Sender) tlsConfig() (*tls.Config, error) {
 		cfg.ServerName = s.settings.ServerName
 	}
 	if s.settings.CAFile != "" {
-		pem, err := os.ReadFile(s.settings.CAFile)
+		pool, err := siem.LoadCAPool("syslog", s.settings.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read syslog CA file: %w", err)
+			return nil, err
 		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("syslog CA file %s holds no PEM certificate", s.settings.CAFile)
-		}
+		cfg.RootCAs = pool
 	}
 	if s.settings.CertFile != "" {
 		pair, err := tls.LoadX509KeyPair(s.settings.CertFile, s.settings.KeyFile)

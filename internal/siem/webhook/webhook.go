@@ -10,14 +10,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -59,14 +57,11 @@ func Open(sk *siem.Sink, env siem.Env) (siem.Sender, error) {
 	where := u.Scheme + "://" + u.Host + u.Path
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if sk.Webhook.CAFile != "" {
-		pem, err := os.ReadFile(sk.Webhook.CAFile)
+		pool, err := siem.LoadCAPool("webhook", sk.Webhook.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read webhook CA file: %w", err)
+			return nil, err
 		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("webhook CA file %s holds no PEM certificate", sk.Webhook.CAFile)
-		}
+		tc.RootCAs = pool
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tc, ForceAttemptHTTP2: true,
 		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second, MaxIdleConnsPerHost: 2,
