@@ -43,6 +43,7 @@ func TestLoginIsOneTimeAndAudited(t *testing.T) {
 			t.Fatalf("events: %v", evs)
 		}
 		var n int
+		sealAudit(t, db)
 		if err := db.SQL.QueryRow(db.Dialect.Rebind(`SELECT COUNT(*) FROM audit_events WHERE details LIKE ?`), "%"+cred[:20]+"%").Scan(&n); err != nil || n != 0 {
 			t.Fatalf("credential found in audit log (%d rows, %v)", n, err)
 		}

@@ -44,6 +44,7 @@ func TestConcurrentWrites(t *testing.T) {
 			}
 		}
 		var events int
+		sealAudit(t, db)
 		if err := db.SQL.QueryRow(`SELECT COUNT(*) FROM audit_events WHERE action = 'zone.create'`).Scan(&events); err != nil || events != names {
 			t.Fatalf("zone.create events: %d, %v", events, err)
 		}

@@ -203,6 +203,15 @@ func (e *env) do(method, path, body string, header map[string]string) response {
 }
 
 // events returns the audit actions written by one request.
+// sealAudit chains every committed audit record, for checks that read the
+// audit_events table directly.
+func sealAudit(t testing.TB, db *sqlstore.DB) {
+	t.Helper()
+	if _, err := (&sqlstore.AuditStore{DB: db}).Seal(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) events(requestID string) []string {
 	e.t.Helper()
 	evs, err := (&sqlstore.AuditStore{DB: e.db}).ListEvents(context.Background(), audit.Filter{RequestID: requestID}, 0, 100)

@@ -216,6 +216,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		for _, s := range []string{typed, long} {
 			var a, th int
+			sealAudit(t, db)
 			if err := db.SQL.QueryRow(db.Dialect.Rebind(`SELECT COUNT(*) FROM audit_events WHERE details LIKE ?`), "%"+s+"%").Scan(&a); err != nil {
 				t.Fatal(err)
 			}
@@ -234,6 +235,7 @@ func TestSignInRefusals(t *testing.T) {
 		}
 		var n int
 		for _, secret := range []string{bobPassword, sec.ClientSecret, "not-the-password-at-all"} {
+			sealAudit(t, db)
 			if err := db.SQL.QueryRow(db.Dialect.Rebind(`SELECT COUNT(*) FROM audit_events WHERE details LIKE ? OR reason LIKE ?`),
 				"%"+secret+"%", "%"+secret+"%").Scan(&n); err != nil || n != 0 {
 				t.Fatalf("a secret is in the audit log (%d, %v)", n, err)
@@ -436,6 +438,7 @@ func (e *env) burst(prefix, path, body string, n int) map[int]int {
 // prefix, by outcome and reason ("failed:wrong password", "denied:throttled").
 func (e *env) outcomes(prefix string) map[string]int {
 	e.t.Helper()
+	sealAudit(e.t, e.db)
 	rows, err := e.db.SQL.Query(e.db.Dialect.Rebind(`SELECT outcome, reason FROM audit_events WHERE request_id LIKE ?`), prefix+"-%")
 	if err != nil {
 		e.t.Fatal(err)

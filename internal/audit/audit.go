@@ -78,17 +78,24 @@ type Filter struct {
 }
 
 // Store appends and reads events. Append must fail when ctx carries no
-// transaction: an audit record is only ever written with its change. It
-// links each record to the one before it, with no forks and no gaps in
-// sequence numbers, which commit in chain order, and seals it
-// with Hash.
+// transaction: an audit record is only ever written with its change. An
+// appended record is sealed into the chain later (Seal): linked to the
+// record before it, with no forks and no gaps in sequence numbers, which
+// commit in chain order, and hashed with Hash. Reads outside a transaction
+// seal what is pending first, so a reader sees every committed record.
 type Store interface {
 	AppendEvent(ctx context.Context, e *Event) error
+	// Seal chains every record appended and committed so far, and returns
+	// how many it sealed. It runs outside a transaction.
+	Seal(ctx context.Context) (int, error)
+	// Appended receives after a commit that appended records; a Sealer
+	// waits on it.
+	Appended() <-chan struct{}
 	// ListEvents returns at most limit events after afterSeq in sequence order.
 	ListEvents(ctx context.Context, f Filter, afterSeq int64, limit int) ([]*Event, error)
 	// ChainHead returns the chain's end as recorded at the last checkpoint.
 	ChainHead(ctx context.Context) (Head, error)
-	// LastRecord returns the chain's last committed record.
+	// LastRecord returns the chain's last sealed record.
 	LastRecord(ctx context.Context) (Head, error)
 	AddCheckpoint(ctx context.Context, c *Checkpoint) error
 	// Checkpoints returns the checkpoints with sequence numbers in [from, to] (to = 0: no bound).

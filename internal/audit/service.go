@@ -34,6 +34,9 @@ func (c *Chain) Register(ctx context.Context) error {
 // Checkpoint signs the chain's head if it moved since the last checkpoint.
 // It returns nil when there was nothing new to sign.
 func (c *Chain) Checkpoint(ctx context.Context) (*Checkpoint, error) {
+	if _, err := c.Store.Seal(ctx); err != nil {
+		return nil, err
+	}
 	var cp *Checkpoint
 	err := c.Tx.InTx(ctx, func(ctx context.Context) error {
 		head, err := c.Store.LastRecord(ctx)

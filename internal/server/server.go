@@ -299,7 +299,8 @@ func (m *Main) startBackground(ctx context.Context, cfg config.Config) {
 	d := &outbox.Dispatcher{Store: &sqlstore.OutboxStore{DB: m.DB}, Clock: m.Clock, Owner: owner,
 		Receivers: m.Services.Receivers, Lease: cfg.Worker.Lease, Logger: m.Logger}
 	m.Services.Sinks.Logger = m.Logger
-	for _, run := range []func(context.Context){w.Run, d.Run, m.checkpointLoop, m.Services.Sinks.Run} {
+	sealer := &audit.Sealer{Store: m.Services.AuditChain.Store, Logger: m.Logger}
+	for _, run := range []func(context.Context){w.Run, d.Run, sealer.Run, m.checkpointLoop, m.Services.Sinks.Run} {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -13,13 +14,16 @@ import (
 	"github.com/enclave-ml/enclave/internal/audit"
 )
 
-// AuditStore implements audit.Store.
+// AuditStore implements audit.Store. Records are appended unsealed, in the
+// transaction of the change they record, to audit_pending; Seal moves them
+// into the chain (audit_events), giving each its sequence number and hash.
+// Appending therefore costs one insert into a table with no index but its
+// key, and writers never wait for each other on the chain's end.
 type AuditStore struct {
 	DB *DB
-	// head caches the last committed record, so an append usually costs one
-	// statement. It is only a guess: the sequence number's uniqueness decides.
-	mu   sync.Mutex
-	head *audit.Head
+
+	once  sync.Once
+	woken chan struct{}
 }
 
 // errNoTx is returned when an audit record or outbox message is written
@@ -30,12 +34,13 @@ const auditCols = `seq, id, time, actor_id, actor_kind, actor_name, auth_method,
 	scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id, classification,
 	prev_id, prev_hash, hash`
 
-// AppendEvent implements audit.Store. Appends are optimistic: the record
-// links to the last committed record as this process knows it and takes
-// the next sequence number; if another writer took that number first the
-// insert does nothing (waiting, on PostgreSQL, for the other transaction to
-// end), and the append reloads the last record and tries again. So the chain
-// has no forks and no gaps, and sequence numbers commit in chain order.
+const pendingCols = `id, time, actor_id, actor_kind, actor_name, auth_method, action, target_type, target_id,
+	scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id, classification`
+
+const insertPending = `INSERT INTO audit_pending (` + pendingCols + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// AppendEvent implements audit.Store.
 func (s *AuditStore) AppendEvent(ctx context.Context, e *audit.Event) error {
 	if !InTransaction(ctx) {
 		return errNoTx
@@ -48,42 +53,159 @@ func (s *AuditStore) AppendEvent(ctx context.Context, e *audit.Event) error {
 		details = []byte("{}")
 	}
 	e.DetailsJSON = details
-	s.mu.Lock()
-	cached := s.head
-	s.mu.Unlock()
-	for attempt := 0; ; attempt++ {
-		head := cached
-		if head == nil {
-			if head, err = s.lastRecord(ctx); err != nil {
-				return err
-			}
-		}
-		e.Seq, e.PrevID, e.PrevHash = head.Seq+1, head.EventID, head.Hash
-		e.Hash = audit.Hash(e)
-		res, err := s.DB.exec(ctx, insertEvent, s.eventArgs(e)...)
-		if err != nil {
-			return s.DB.translate(err, "audit event")
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			break
-		}
-		if attempt >= 100 {
-			return errors.New("audit append: the chain kept moving; giving up")
-		}
-		cached = nil // someone else appended: read the chain's real end
+	e.Seq, e.PrevID, e.PrevHash, e.Hash = 0, "", "", ""
+	if _, err := s.DB.exec(ctx, insertPending, e.ID, micros(e.Time), e.ActorID, e.ActorKind, e.ActorName, e.AuthMethod,
+		e.Action, e.TargetType, e.TargetID, e.Scope, e.Outcome, e.Reason, e.SourceAddr, e.UserAgent, e.RequestID,
+		string(e.DetailsJSON), e.ActorMFA, e.ElevationID, e.Classification); err != nil {
+		return s.DB.translate(err, "audit event")
 	}
-	sealed := audit.Head{Seq: e.Seq, EventID: e.ID, Hash: e.Hash}
-	afterCommit(ctx, func() {
-		s.mu.Lock()
-		if s.head == nil || s.head.Seq < sealed.Seq {
-			s.head = &sealed
-		}
-		s.mu.Unlock()
-	})
+	afterCommit(ctx, s.wake)
 	return nil
 }
 
-// lastRecord reads the chain's last committed record, chaining first any
+func (s *AuditStore) init() { s.once.Do(func() { s.woken = make(chan struct{}, 1) }) }
+
+func (s *AuditStore) wake() {
+	s.init()
+	select {
+	case s.woken <- struct{}{}:
+	default:
+	}
+}
+
+// Appended implements audit.Store: it receives after a commit that
+// appended records (coalesced; a receive may stand for many commits).
+func (s *AuditStore) Appended() <-chan struct{} {
+	s.init()
+	return s.woken
+}
+
+// sealBatch is how many records one sealing transaction takes; sealChunk
+// how many rows one statement inserts or deletes.
+const (
+	sealBatch = 512
+	sealChunk = 64
+)
+
+// Seal implements audit.Store. One sealer at a time extends the chain, on
+// any replica: each batch locks the chain's head row (SQLite's write lock
+// does the same), reads the chain's last record, takes the oldest visible
+// pending records in the order they were written, links and hashes them,
+// inserts them into the chain and deletes them from audit_pending, all in
+// one transaction. Sequence numbers therefore commit in chain order, with
+// no forks and no gaps. A record whose transaction was still open when a
+// batch ran is sealed by a later batch, after records written later.
+func (s *AuditStore) Seal(ctx context.Context) (int, error) {
+	if InTransaction(ctx) {
+		return 0, errors.New("sqlstore: audit records are sealed outside a transaction")
+	}
+	total := 0
+	for {
+		n, err := s.sealBatch(ctx)
+		total += n
+		if err != nil || n < sealBatch {
+			return total, err
+		}
+	}
+}
+
+// sealPending seals what is pending before a read outside a transaction,
+// so that readers see every committed record. It costs one indexed probe
+// when nothing is pending.
+func (s *AuditStore) sealPending(ctx context.Context) error {
+	if InTransaction(ctx) {
+		return nil
+	}
+	var one int
+	err := s.DB.queryRow(ctx, `SELECT 1 FROM audit_pending LIMIT 1`).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return s.DB.translate(err, "audit records")
+	}
+	_, err = s.Seal(ctx)
+	return err
+}
+
+func (s *AuditStore) sealBatch(ctx context.Context) (int, error) {
+	var sealed int
+	err := s.DB.InTx(ctx, func(ctx context.Context) error {
+		var one int
+		if err := s.DB.queryRow(ctx, `SELECT id FROM audit_chain_head WHERE id = 1`+s.DB.Dialect.LockForUpdate()).Scan(&one); err != nil {
+			return s.DB.translate(err, "audit chain head")
+		}
+		rows, err := s.DB.query(ctx, `SELECT pid, `+pendingCols+` FROM audit_pending ORDER BY pid LIMIT ?`, sealBatch)
+		if err != nil {
+			return s.DB.translate(err, "audit records")
+		}
+		var pids []int64
+		evs, err := collect(rows, func(r scanner) (*audit.Event, error) {
+			var e audit.Event
+			var pid, t int64
+			var details string
+			err := r.Scan(&pid, &e.ID, &t, &e.ActorID, &e.ActorKind, &e.ActorName, &e.AuthMethod, &e.Action,
+				&e.TargetType, &e.TargetID, &e.Scope, &e.Outcome, &e.Reason, &e.SourceAddr, &e.UserAgent,
+				&e.RequestID, &details, &e.ActorMFA, &e.ElevationID, &e.Classification)
+			pids = append(pids, pid)
+			e.Time, e.DetailsJSON = fromMicros(t), json.RawMessage(details)
+			return &e, err
+		}, s.DB, "audit records")
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		head, err := s.lastRecord(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			e.Seq, e.PrevID, e.PrevHash = head.Seq+1, head.EventID, head.Hash
+			e.Hash = audit.Hash(e)
+			head = &audit.Head{Seq: e.Seq, EventID: e.ID, Hash: e.Hash}
+		}
+		for i := 0; i < len(evs); i += sealChunk {
+			chunk := evs[i:min(i+sealChunk, len(evs))]
+			args := make([]any, 0, len(chunk)*23)
+			for _, e := range chunk {
+				args = append(args, e.Seq, e.ID, micros(e.Time), e.ActorID, e.ActorKind, e.ActorName, e.AuthMethod, e.Action,
+					e.TargetType, e.TargetID, e.Scope, e.Outcome, e.Reason, e.SourceAddr, e.UserAgent, e.RequestID,
+					string(e.DetailsJSON), e.ActorMFA, e.ElevationID, e.Classification, e.PrevID, e.PrevHash, e.Hash)
+			}
+			if _, err := s.DB.exec(ctx, rowsSQL(`INSERT INTO audit_events (`+auditCols+`) VALUES `, 23, len(chunk)), args...); err != nil {
+				return s.DB.translate(err, "audit event")
+			}
+			ids := make([]any, 0, len(chunk))
+			for _, pid := range pids[i : i+len(chunk)] {
+				ids = append(ids, pid)
+			}
+			if _, err := s.DB.exec(ctx, inSQL(`DELETE FROM audit_pending WHERE pid IN `, len(chunk)), ids...); err != nil {
+				return s.DB.translate(err, "audit records")
+			}
+		}
+		sealed = len(evs)
+		return nil
+	})
+	return sealed, err
+}
+
+var batchSQL sync.Map // statement text by prefix, width and rows
+
+// rowsSQL returns prefix followed by n rows of width placeholders.
+func rowsSQL(prefix string, width, n int) string {
+	key := fmt.Sprint(prefix, "|", width, "|", n)
+	if v, ok := batchSQL.Load(key); ok {
+		return v.(string)
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	q := prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	batchSQL.Store(key, q)
+	return q
+}
+
+// inSQL returns prefix followed by a list of n placeholders.
+func inSQL(prefix string, n int) string { return rowsSQL(prefix, n, 1) }
+
+// lastRecord reads the chain's last sealed record, chaining first any
 // records written before the chain existed.
 func (s *AuditStore) lastRecord(ctx context.Context) (*audit.Head, error) {
 	var h audit.Head
@@ -99,17 +221,6 @@ func (s *AuditStore) lastRecord(ctx context.Context) (*audit.Head, error) {
 		return &legacy, err
 	}
 	return &h, nil
-}
-
-const insertEvent = `INSERT INTO audit_events (seq, id, time, actor_id, actor_kind, actor_name, auth_method, action,
-	target_type, target_id, scope, outcome, reason, source_addr, user_agent, request_id, details, actor_mfa, elevation_id,
-	classification, prev_id, prev_hash, hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING`
-
-func (s *AuditStore) eventArgs(e *audit.Event) []any {
-	return []any{e.Seq, e.ID, micros(e.Time), e.ActorID, e.ActorKind, e.ActorName, e.AuthMethod, e.Action, e.TargetType, e.TargetID,
-		e.Scope, e.Outcome, e.Reason, e.SourceAddr, e.UserAgent, e.RequestID, string(e.DetailsJSON), e.ActorMFA,
-		e.ElevationID, e.Classification, e.PrevID, e.PrevHash, e.Hash}
 }
 
 // chainLegacy seals, in order, records appended before the chain existed.
@@ -132,7 +243,12 @@ func (s *AuditStore) chainLegacy(ctx context.Context) (audit.Head, error) {
 }
 
 // ListEvents implements audit.Store.
+// Outside a transaction, pending records are sealed first, so a reader sees
+// every committed record.
 func (s *AuditStore) ListEvents(ctx context.Context, f audit.Filter, afterSeq int64, limit int) ([]*audit.Event, error) {
+	if err := s.sealPending(ctx); err != nil {
+		return nil, err
+	}
 	var from, to int64
 	if !f.From.IsZero() {
 		from = micros(f.From)
@@ -180,8 +296,12 @@ func (s *AuditStore) ChainHead(ctx context.Context) (audit.Head, error) {
 	return h, s.DB.translate(err, "audit chain head")
 }
 
-// LastRecord implements audit.Store.
+// LastRecord implements audit.Store: the last sealed record (outside a
+// transaction, after sealing what is pending).
 func (s *AuditStore) LastRecord(ctx context.Context) (audit.Head, error) {
+	if err := s.sealPending(ctx); err != nil {
+		return audit.Head{}, err
+	}
 	h, err := s.lastRecord(ctx)
 	if err != nil {
 		return audit.Head{}, err

@@ -178,8 +178,12 @@ func (s *SinkStore) SaveState(ctx context.Context, st *siem.State, lease, owner 
 	return n == 1, s.DB.translate(err, "audit sink state")
 }
 
-// HeadSeq implements siem.Store.
+// HeadSeq implements siem.Store: the last sealed record's sequence number,
+// after sealing what is pending.
 func (s *SinkStore) HeadSeq(ctx context.Context) (int64, error) {
+	if err := (&AuditStore{DB: s.DB}).sealPending(ctx); err != nil {
+		return 0, err
+	}
 	var head int64
 	err := s.DB.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events`).Scan(&head)
 	return head, s.DB.translate(err, "audit head")

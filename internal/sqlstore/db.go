@@ -255,6 +255,14 @@ func (db *DB) prepare(ctx context.Context, query string) *sql.Stmt {
 
 type missKey struct{}
 
+// Exec runs one statement written with '?' placeholders, in ctx's
+// transaction if it carries one, as stores do. It is for tools and
+// benchmarks that need the stores' exact path for SQL of their own.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.exec(ctx, query, args...)
+	return err
+}
+
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := db.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)

@@ -2,9 +2,10 @@
 package zzdeps
 
 import (
+	_ "github.com/johannesboyne/gofakes3"
 	_ "github.com/parquet-go/parquet-go"
-	_ "github.com/tink-crypto/tink-go/v2/streamingaead"
 	_ "github.com/tink-crypto/tink-go/v2/keyset"
+	_ "github.com/tink-crypto/tink-go/v2/streamingaead"
 	_ "gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob"
 	_ "gocloud.dev/blob/fileblob"
@@ -17,5 +18,4 @@ import (
 	_ "gocloud.dev/secrets/gcpkms"
 	_ "gocloud.dev/secrets/hashivault"
 	_ "gocloud.dev/secrets/localsecrets"
-	_ "github.com/johannesboyne/gofakes3"
 )
