@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/enclave-ml/enclave/internal/crypto/keys"
+	"github.com/enclave-ml/enclave/internal/crypto/keys/keystest"
 	"sync"
 	"testing"
 	"time"
@@ -575,4 +577,14 @@ func TestConformanceIdempotency(t *testing.T) {
 			t.Fatal("abandoned key still held")
 		}
 	})
+}
+
+func TestConformanceKEKStore(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			keystest.RunKEKStore(t, func(t *testing.T) keys.KEKStore {
+				return &sqlstore.KEKStore{DB: storetest.Open(t, b.URL(t))}
+			})
+		})
+	}
 }
