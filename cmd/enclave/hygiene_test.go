@@ -11,12 +11,13 @@ import (
 )
 
 // domainPackages hold the rules; they import no transport, no SQL and no adapter.
-var domainPackages = []string{"enclave", "access", "audit", "identity", "zone", "workqueue", "outbox", "idempotency", "siem"}
+var domainPackages = []string{"enclave", "access", "audit", "identity", "zone", "workqueue", "outbox", "idempotency", "siem", "objects"}
 
 var forbiddenInDomain = []string{"net/http", "database/sql",
 	"github.com/enclave-ml/enclave/internal/api", "github.com/enclave-ml/enclave/internal/sqlstore",
 	"github.com/enclave-ml/enclave/internal/sqlite", "github.com/enclave-ml/enclave/internal/postgres",
-	"github.com/enclave-ml/enclave/internal/server", "github.com/enclave-ml/enclave/internal/cli"}
+	"github.com/enclave-ml/enclave/internal/server", "github.com/enclave-ml/enclave/internal/cli",
+	"github.com/enclave-ml/enclave/internal/blobstore", "github.com/enclave-ml/enclave/internal/buckets"}
 
 // TestPackageHygiene: every package documents itself, and domain packages
 // stay free of transport and storage.

@@ -70,6 +70,7 @@ func (dialect) Name() string                         { return "postgres" }
 func (dialect) Rebind(q string) string               { return sqlstore.RebindDollar(q) }
 func (dialect) LockSkipLocked() string               { return " FOR UPDATE SKIP LOCKED" }
 func (dialect) LockForUpdate() string                { return " FOR UPDATE" }
+func (dialect) LockForShare() string                 { return " FOR SHARE" }
 func (dialect) IsUniqueViolation(err error) bool     { return hasCode(err, "23505") }
 func (dialect) IsForeignKeyViolation(err error) bool { return hasCode(err, "23503") }
 

@@ -94,6 +94,7 @@ func (dialect) Name() string           { return "sqlite" }
 func (dialect) Rebind(q string) string { return q }
 func (dialect) LockSkipLocked() string { return "" }
 func (dialect) LockForUpdate() string  { return "" }
+func (dialect) LockForShare() string   { return "" }
 func (dialect) IsUniqueViolation(err error) bool {
 	return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }

@@ -33,6 +33,9 @@ type Dialect interface {
 	// LockForUpdate is the clause that locks selected rows until the
 	// transaction ends, or "" where the engine serializes writers.
 	LockForUpdate() string
+	// LockForShare is the clause that keeps selected rows from being
+	// changed or deleted until the transaction ends, or "".
+	LockForShare() string
 }
 
 // Migrator applies an engine's embedded schema migrations.

@@ -67,14 +67,25 @@ func (s *KEKStore) one(ctx context.Context, owner, query string, args ...any) (k
 	return k, nil
 }
 
+// share locks a version read inside a transaction until it ends: a data key
+// wrapped under it and stored in the same transaction cannot lose its KEK
+// to a concurrent retirement, which deletes the version first and then
+// counts what still refers to it (see objects.Service.RotateKey).
+func (s *KEKStore) share(ctx context.Context) string {
+	if InTransaction(ctx) {
+		return s.DB.Dialect.LockForShare()
+	}
+	return ""
+}
+
 // KEK implements keys.KEKStore.
 func (s *KEKStore) KEK(ctx context.Context, owner string, version uint32) (keys.KEK, error) {
-	return s.one(ctx, owner, `SELECT `+kekCols+` FROM kek_versions WHERE owner = ? AND version = ?`, owner, int64(version))
+	return s.one(ctx, owner, `SELECT `+kekCols+` FROM kek_versions WHERE owner = ? AND version = ?`+s.share(ctx), owner, int64(version))
 }
 
 // CurrentKEK implements keys.KEKStore.
 func (s *KEKStore) CurrentKEK(ctx context.Context, owner string) (keys.KEK, error) {
-	return s.one(ctx, owner, `SELECT `+kekCols+` FROM kek_versions WHERE owner = ? ORDER BY version DESC LIMIT 1`, owner)
+	return s.one(ctx, owner, `SELECT `+kekCols+` FROM kek_versions WHERE owner = ? ORDER BY version DESC LIMIT 1`+s.share(ctx), owner)
 }
 
 // ListKEKs implements keys.KEKStore.
