@@ -7,6 +7,8 @@ package api
 
 import (
 	"context"
+	"github.com/enclave-ml/enclave/internal/catalog"
+	"github.com/enclave-ml/enclave/internal/objects"
 	"log/slog"
 	"net/http"
 	"time"
@@ -33,6 +35,8 @@ type Server struct {
 	Access      *access.Service
 	Audit       *audit.Reader
 	Sinks       *siem.Service
+	Catalog     *catalog.Service
+	Objects     *objects.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// WriteGate, when set, is asked before every mutating request; an error

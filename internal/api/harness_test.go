@@ -37,6 +37,8 @@ type env struct {
 
 	svc   *server.Services
 	clock *testClock
+	// dataDir is the server's data directory (stored objects live in it).
+	dataDir string
 	// adminPassword and adminTOTP are the administrator's password and TOTP secret.
 	adminPassword string
 	adminTOTP     string
@@ -72,6 +74,7 @@ const adminPassword = "correct horse battery staple"
 func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
 	cfg := config.Default()
+	cfg.DataDir = t.TempDir() // stored objects go here
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := server.NewServices(db, clock.Now, cfg)
 	svc.Identity.Argon2 = cheapArgon
@@ -79,7 +82,7 @@ func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	a.MaxBodyBytes, a.Version, a.Logger, a.Clock = 4096, "test", testLogger(), clock.Now
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, srv: srv, api: a, svc: svc, clock: clock, adminPassword: adminPassword}
+	e := &env{t: t, db: db, srv: srv, api: a, svc: svc, clock: clock, adminPassword: adminPassword, dataDir: cfg.DataDir}
 	var cred string
 	if _, err := svc.Identity.Bootstrap(context.Background(), func(_, c string) error { cred = c; return nil }); err != nil {
 		t.Fatal(err)

@@ -150,10 +150,12 @@ func (s *Server) dispatch(pattern string, rs []route) http.Handler {
 				Message: r.Method + " is not allowed on " + pattern + "; allowed: " + allow}, reqID))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+		if !rt.stream {
+			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+			ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		if err := s.serve(w, r, rt, ri); err != nil {
 			s.fail(w, r, err)
 		}

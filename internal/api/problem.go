@@ -22,11 +22,16 @@ var statusOf = map[enclave.Code]int{
 	enclave.CodeUnavailable:        http.StatusServiceUnavailable,
 	enclave.CodeInternal:           http.StatusInternalServerError,
 	codeMethodNotAllowed:           http.StatusMethodNotAllowed,
+	codeRangeNotSatisfiable:        http.StatusRequestedRangeNotSatisfiable,
 }
 
 // codeMethodNotAllowed is the kind of a request whose path exists but not
 // with that method. Only the router produces it.
 const codeMethodNotAllowed enclave.Code = "method_not_allowed"
+
+// codeRangeNotSatisfiable is the kind of a download whose Range header
+// asks for bytes the file does not have.
+const codeRangeNotSatisfiable enclave.Code = "range_not_satisfiable"
 
 // Problem is an RFC 9457 problem document with Enclave's stable code.
 type Problem struct {

@@ -31,7 +31,11 @@ type route struct {
 	query         []param
 	// scope says where the permission is checked. The default, scopePath,
 	// is the scope the path names (platform, zone or project).
-	scope  scopeRule
+	scope scopeRule
+	// stream marks routes whose bodies are data of any size (uploads and
+	// downloads): no body limit but the storage quota, and no request
+	// deadline but the connection's.
+	stream bool
 	handle func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -65,6 +69,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.accessRoutes()...)
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
+	rs = append(rs, s.datasetRoutes()...)
 	return rs
 }
 

@@ -43,6 +43,8 @@ type Config struct {
 	Worker          Worker        `yaml:"worker"`
 	Access          Access        `yaml:"access"`
 	Audit           Audit         `yaml:"audit"`
+	Storage         Storage       `yaml:"storage"`
+	Keys            Keys          `yaml:"keys"`
 }
 
 // Audit configures the audit trail.
@@ -52,6 +54,40 @@ type Audit struct {
 	SigningKeyFile string `yaml:"signing_key_file"`
 	// CheckpointInterval is how often the chain's head is signed.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+}
+
+// Storage says where objects (dataset files, artifacts) are kept.
+type Storage struct {
+	// URL is the default storage location: file:///dir, s3://bucket?…,
+	// azblob://container?…, gs://bucket (default: the data directory's
+	// objects folder).
+	URL string `yaml:"url"`
+	// Zones gives a zone its own storage location, by zone name (data
+	// residency). In YAML only.
+	Zones map[string]string `yaml:"zones"`
+	// ProjectQuota is every project's storage quota in bytes (0: none);
+	// Quotas overrides it by "zone/project". In YAML only.
+	ProjectQuota int64            `yaml:"project_quota"`
+	Quotas       map[string]int64 `yaml:"quotas"`
+	// SweepAfter is how long an unfinished upload's bytes are kept before
+	// they are removed.
+	SweepAfter time.Duration `yaml:"sweep_after"`
+}
+
+// Keys configures the key hierarchy that protects stored data.
+type Keys struct {
+	// MasterKeyFile holds the local keyring's master key (created 0600 on
+	// first start; default keys/master.key in the data directory). It is
+	// never stored in the database.
+	MasterKeyFile string `yaml:"master_key_file"`
+	// MasterKey gives the master key (base64) instead of the file; set it
+	// through ENCLAVE_KEYS_MASTER_KEY.
+	MasterKey Secret `yaml:"master_key"`
+	// Zones and Projects ("zone/project") name a customer-managed key for
+	// the KEKs of new projects: a KMS keeper URL (awskms://…,
+	// azurekeyvault://…, gcpkms://…, hashivault://…). In YAML only.
+	Zones    map[string]string `yaml:"zones"`
+	Projects map[string]string `yaml:"projects"`
 }
 
 // Access configures authorization.
@@ -115,6 +151,7 @@ func Default() Config {
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
 		Access:          Access{MinElevation: 5 * time.Minute},
 		Audit:           Audit{CheckpointInterval: time.Minute},
+		Storage:         Storage{SweepAfter: 24 * time.Hour},
 	}
 }
 
@@ -196,6 +233,10 @@ func typeName(t reflect.Type) string {
 		return "url (secret password)"
 	case t.Kind() == reflect.Slice:
 		return "list (comma-separated in the environment)"
+	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.String:
+		return "map (name=value,… in the environment)"
+	case t.Kind() == reflect.Map:
+		return "map (name=number,… in the environment)"
 	}
 	return t.Kind().String()
 }
@@ -231,6 +272,32 @@ func (f Field) set(c *Config, s string) error {
 			}
 		}
 		v.Set(reflect.ValueOf(parts))
+	case v.Kind() == reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			k, val, ok := strings.Cut(p, "=")
+			if !ok {
+				return fmt.Errorf("%q is not name=value", p)
+			}
+			ev := reflect.New(v.Type().Elem()).Elem()
+			switch ev.Kind() {
+			case reflect.String:
+				ev.SetString(val)
+			case reflect.Int64:
+				n, err := strconv.ParseInt(val, 10, 64)
+				if err != nil {
+					return err
+				}
+				ev.SetInt(n)
+			default:
+				return fmt.Errorf("unsupported setting type %s", v.Type())
+			}
+			m.SetMapIndex(reflect.ValueOf(k), ev)
+		}
+		v.Set(m)
 	default:
 		return fmt.Errorf("unsupported setting type %s", v.Type())
 	}

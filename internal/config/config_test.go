@@ -63,7 +63,8 @@ func TestEveryFieldHasAnEnvironmentVariable(t *testing.T) {
 		}
 		seen[f.Env] = true
 		c := config.Default()
-		v := map[string]string{"duration": "3s", "bool": "true", "int": "3", "int64": "3"}[f.Type]
+		v := map[string]string{"duration": "3s", "bool": "true", "int": "3", "int64": "3",
+			"map (name=value,… in the environment)": "a=b,c=d", "map (name=number,… in the environment)": "z/p=3"}[f.Type]
 		if v == "" {
 			v = "x"
 		}

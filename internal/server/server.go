@@ -24,6 +24,9 @@ import (
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
+	"github.com/enclave-ml/enclave/internal/buckets"
+	"github.com/enclave-ml/enclave/internal/catalog"
+	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
@@ -83,6 +86,10 @@ type Services struct {
 	Handlers map[string]workqueue.Handler
 	// Receivers are the outbox's receivers, by topic.
 	Receivers map[string]outbox.Receiver
+	// Buckets, Objects and Catalog are the data layer.
+	Buckets *buckets.Set
+	Objects *objects.Service
+	Catalog *catalog.Service
 }
 
 // NewServices wires the services over db.
@@ -109,6 +116,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 		Tx: db, Audit: rec, Clock: clock, Env: siem.Env{FileDir: filepath.Join(cfg.DataDir, "audit")}}
 	svc.Handlers[access.ExpireElevationTask] = svc.Access.ExpireElevation
 	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
+	newDataServices(svc, db, clock, cfg)
 	return svc
 }
 
@@ -117,7 +125,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 func (s *Services) API(db *sqlstore.DB) *api.Server {
 	return &api.Server{Zones: s.Zones, Identity: s.Identity, Queue: s.Queue, Access: s.Access, Authorizer: s.Access,
 		Audit: s.AuditReader, Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Clock: s.Zones.Clock,
-		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate)}
+		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects}
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -168,6 +176,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Services = NewServices(m.DB, m.Clock, cfg)
 	if err := m.loadAuditKey(ctx, cfg); err != nil {
+		return err
+	}
+	if err := m.loadKeys(cfg); err != nil {
 		return err
 	}
 

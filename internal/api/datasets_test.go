@@ -1,0 +1,143 @@
+package api_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/enclave-ml/enclave/internal/api"
+	"github.com/enclave-ml/enclave/internal/sqlstore"
+	"github.com/enclave-ml/enclave/internal/storetest"
+)
+
+func (e *env) grantRole(user, role, scope string) {
+	e.t.Helper()
+	e.must(e.do("POST", "/api/v1/access/assignments",
+		`{"assignee_kind":"user","assignee":"`+user+`","role":"`+role+`","scope":"`+scope+`"}`, nil), 201)
+}
+
+// TestDatasets drives the catalog through the API: cataloguing, uploads,
+// commits, immutability, classification enforcement by environment,
+// sensitive-read auditing, who may lower a classification, and bad paths.
+func TestDatasets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1","max_classification":"restricted"}`, nil), 201)
+		const proj = "/zones/eu/projects/onc"
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		sci, _ := e.enrolledUser("sam", "explorer of the cohort 7")
+		e.grantRole("olga", "data-owner", proj)
+		e.grantRole("sam", "data-scientist", proj)
+		const ds = "/api/v1/zones/eu/projects/onc/datasets"
+		content := "patient,age\nA,34\nB,51\n"
+		sum := sha256.Sum256([]byte(content))
+		hexSum := hex.EncodeToString(sum[:])
+		asOwner, asSci := bearer(owner), bearer(sci)
+		withSum := map[string]string{"Authorization": "Bearer " + owner, api.ContentSHA256Header: hexSum}
+		wrongSum := map[string]string{"Authorization": "Bearer " + owner, api.ContentSHA256Header: strings.Repeat("0", 64)}
+		read := func(env, path string) string {
+			return "/api/v1/zones/eu/projects/onc/environments/" + env + "/datasets/cohort/versions/1/files/" + path
+		}
+		steps(t, e, "ds", []scenario{
+			{name: "a project for internal data", method: "POST", path: "/api/v1/zones/eu/projects",
+				body: `{"name":"low","owner":"x","cost_center":"c"}`, status: 201, events: []string{"project.create"}},
+			{name: "above the project's maximum", method: "POST", path: "/api/v1/zones/eu/projects/low/datasets",
+				body: `{"name":"x","area":"raw","classification":"restricted"}`, status: 400, code: "invalid_argument", field: "classification"},
+			{name: "catalog", method: "POST", path: ds, header: asOwner,
+				body:   `{"name":"cohort","area":"raw","classification":"restricted","tags":{"study":"onc-1"},"retention_days":30}`,
+				status: 201, contain: []string{`"owner":"olga"`, `"classification":"restricted"`}, events: []string{"dataset.create"}},
+			{name: "unknown area", method: "POST", path: ds, header: asOwner, body: `{"name":"y","area":"lake","classification":"internal"}`,
+				status: 400, code: "invalid_argument", field: "area"},
+			{name: "the scientist may not catalog", method: "POST", path: ds, header: asSci, body: `{"name":"z","area":"raw","classification":"internal"}`,
+				status: 403, code: "permission_denied"},
+			{name: "list by tag", method: "GET", path: ds + "?tag=study=onc-1", header: asSci, status: 200, contain: []string{`"name":"cohort"`}},
+			{name: "list by another tag", method: "GET", path: ds + "?tag=study=other", header: asSci, status: 200, contain: []string{`"items":[]`}},
+			{name: "open version 1", method: "POST", path: ds + "/cohort/versions", header: asOwner, status: 201,
+				contain: []string{`"number":1`, `"state":"open"`}, events: []string{"dataset.version.create"}},
+			{name: "upload", method: "PUT", path: ds + "/cohort/versions/1/files/data/cohort.csv", header: withSum, body: content,
+				status: 201, contain: []string{`"sha256":"` + hexSum + `"`, `"format":"csv"`}, events: []string{"dataset.file.write"}},
+			{name: "upload with the wrong hash", method: "PUT", path: ds + "/cohort/versions/1/files/other.csv", header: wrongSum, body: content,
+				status: 400, code: "invalid_argument", field: "sha256"},
+			{name: "encoded traversal", method: "PUT", path: ds + "/cohort/versions/1/files/a%2F..%2F..%2Fetc", header: asOwner, body: "x",
+				status: 400, code: "invalid_argument", field: "path"},
+			{name: "control character", method: "PUT", path: ds + "/cohort/versions/1/files/a%01b", header: asOwner, body: "x",
+				status: 400, code: "invalid_argument", field: "path"},
+			{name: "absolute path", method: "PUT", path: ds + "/cohort/versions/1/files/%2Fetc%2Fpasswd", header: asOwner, body: "x",
+				status: 400, code: "invalid_argument", field: "path"},
+			{name: "the scientist may not upload here", method: "PUT", path: ds + "/cohort/versions/1/files/x.csv", header: asSci, body: "x",
+				status: 403, code: "permission_denied"},
+			{name: "read before commit", method: "GET", path: read("prod", "data/cohort.csv"), header: asSci, status: 409, code: "failed_precondition"},
+			{name: "commit", method: "POST", path: ds + "/cohort/versions/1/commit", header: asOwner, status: 200,
+				contain: []string{`"state":"committed"`, `"file_count":1`, `"retain_until"`}, events: []string{"dataset.version.commit"}},
+			{name: "commit twice", method: "POST", path: ds + "/cohort/versions/1/commit", header: asOwner, status: 409, code: "failed_precondition"},
+			{name: "committed versions are immutable", method: "PUT", path: ds + "/cohort/versions/1/files/data/cohort.csv", header: asOwner,
+				body: "changed", status: 409, code: "failed_precondition"},
+			{name: "restricted data cannot be read in dev, whatever the role", method: "GET", path: read("dev", "data/cohort.csv"), header: asOwner,
+				status: 403, code: "permission_denied"},
+			{name: "read in prod", method: "GET", path: read("prod", "data/cohort.csv"), header: asSci, status: 200,
+				contain: []string{"patient,age"}, events: []string{"data.read"}},
+			{name: "read a range", method: "GET", path: read("prod", "data/cohort.csv"), header: map[string]string{"Authorization": "Bearer " + sci, "Range": "bytes=12-15"},
+				status: 206, contain: []string{"A,34"}, events: []string{"data.read"}},
+			{name: "unsatisfiable range", method: "GET", path: read("prod", "data/cohort.csv"), header: map[string]string{"Authorization": "Bearer " + sci, "Range": "bytes=500-"},
+				status: 416, code: "range_not_satisfiable", field: "Range"},
+			{name: "missing file", method: "GET", path: read("prod", "nope.csv"), header: asSci, status: 404, code: "not_found"},
+			{name: "the admin manages but reads no contents", method: "GET", path: read("prod", "data/cohort.csv"), status: 403, code: "permission_denied"},
+			{name: "the admin may not lower it: not the data owner", method: "POST", path: ds + "/cohort/classify",
+				body: `{"classification":"confidential","reason":"x"}`, status: 403, code: "permission_denied"},
+			{name: "lowering needs a reason", method: "POST", path: ds + "/cohort/classify", header: asOwner,
+				body: `{"classification":"confidential"}`, status: 400, code: "invalid_argument", field: "reason"},
+			{name: "the owner lowers it", method: "POST", path: ds + "/cohort/classify", header: asOwner,
+				body: `{"classification":"confidential","reason":"identifiers removed"}`, status: 200, events: []string{"dataset.classify"}},
+			{name: "now readable in dev, and still audited", method: "GET", path: read("dev", "data/cohort.csv"), header: asSci, status: 200,
+				contain: []string{"B,51"}, events: []string{"data.read"}},
+			{name: "anyone who catalogs may raise it", method: "POST", path: ds + "/cohort/classify",
+				body: `{"classification":"restricted"}`, status: 200, events: []string{"dataset.classify"}},
+			{name: "retention cannot shrink", method: "PATCH", path: ds + "/cohort", header: asOwner, body: `{"retention_days":1}`,
+				status: 400, code: "invalid_argument", field: "retention_days"},
+			{name: "describe", method: "PATCH", path: ds + "/cohort", header: asOwner, body: `{"description":"the cohort","retention_days":60}`,
+				status: 200, contain: []string{`"retention_days":60`}, events: []string{"dataset.update"}},
+			{name: "versions", method: "GET", path: ds + "/cohort/versions", header: asSci, status: 200, contain: []string{`"number":1`}},
+			{name: "manifest", method: "GET", path: ds + "/cohort/versions/1", header: asSci, status: 200, contain: []string{`"path":"data/cohort.csv"`}},
+			{name: "a project with datasets cannot be deleted", method: "DELETE", path: "/api/v1/zones/eu/projects/onc", status: 409, code: "failed_precondition"},
+		})
+
+		// Corrupt the stored ciphertext: the read fails loudly — the
+		// connection is cut, never a complete-looking body — and an audit
+		// record names the object.
+		var files []string
+		root := filepath.Join(e.dataDir, "objects")
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if len(files) != 1 {
+			t.Fatalf("stored files: %v", files)
+		}
+		b, _ := os.ReadFile(files[0])
+		b[len(b)-20] ^= 0xff
+		os.WriteFile(files[0], b, 0o600)
+		req, _ := http.NewRequest("GET", e.srv.URL+read("prod", "data/cohort.csv"), nil)
+		req.Header.Set("Authorization", "Bearer "+sci)
+		req.Header.Set(api.RequestIDHeader, "corrupt-read")
+		res, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err == nil {
+			body, rerr := io.ReadAll(res.Body)
+			res.Body.Close()
+			if rerr == nil && res.StatusCode == 200 {
+				t.Fatalf("corrupt data read completely: %q", body)
+			}
+		}
+		evs := e.events("corrupt-read")
+		if len(evs) != 2 || evs[0] != "data.read" || evs[1] != "data.corrupt:failed" {
+			t.Fatalf("audit of the corrupt read: %v", evs)
+		}
+	})
+}

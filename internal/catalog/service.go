@@ -1,0 +1,570 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/enclave-ml/enclave/internal/audit"
+	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/objects"
+	"github.com/enclave-ml/enclave/internal/zone"
+	"github.com/google/uuid"
+)
+
+// Service catalogs datasets and moves their contents in and out. Callers
+// were authorized for the route (datasets/write to catalog, contents/write
+// to upload, contents/read at an environment to read); the service keeps
+// the rules no role can bypass: classification against the project and the
+// environment, immutability of committed versions, who may lower a
+// classification, and the audit record of every change and every
+// sensitive read.
+type Service struct {
+	Store   Store
+	Zones   *zone.Service
+	Objects *objects.Service
+	Tx      enclave.Transactor
+	Audit   *audit.Recorder
+	Clock   enclave.Clock
+	// Placement says where a project's objects go (bucket and key).
+	Placement func(ctx context.Context, p *zone.Project) (objects.Placement, error)
+	// Quota returns a project's storage quota in bytes (0: none).
+	Quota func(p *zone.Project) int64
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func (s *Service) record(ctx context.Context, d *Dataset, action string, details map[string]any) error {
+	return s.Audit.Record(ctx, audit.Event{Action: action, TargetType: "dataset", TargetID: d.ID, Scope: d.Scope(),
+		Classification: string(d.Classification), Details: details})
+}
+
+// CreateDataset catalogs a new, empty dataset in a project. The caller
+// becomes its data owner. Its classification cannot exceed the project's.
+func (s *Service) CreateDataset(ctx context.Context, zoneName, project string, in DatasetCreate) (*Dataset, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	if p.State != zone.Active {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "project %s is %s", p.Name, p.State)
+	}
+	if !in.Classification.AtMost(p.MaxClassification) {
+		return nil, enclave.FieldError("classification", "project %s holds data up to %s, not %s", p.Name, p.MaxClassification, in.Classification)
+	}
+	a := enclave.ActorFrom(ctx)
+	if a == nil {
+		return nil, enclave.Errorf(enclave.CodeUnauthenticated, "no caller")
+	}
+	now := s.Clock.Now()
+	d := &Dataset{ID: newID(), Zone: p.Zone, Project: p.Name, ZoneID: p.ZoneID, ProjectID: p.ID, Name: in.Name, Area: in.Area,
+		OwnerID: a.PrincipalID, OwnerName: a.Name, Description: in.Description, Tags: orEmpty(in.Tags),
+		Classification: in.Classification, RetentionDays: in.RetentionDays, CreatedBy: a.PrincipalID, CreatedAt: now, UpdatedAt: now}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateDataset(ctx, d); err != nil {
+			return err
+		}
+		return s.record(ctx, d, "dataset.create", map[string]any{"name": d.Name, "area": d.Area,
+			"classification": d.Classification, "retention_days": d.RetentionDays})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func orEmpty(t enclave.Tags) enclave.Tags {
+	if t == nil {
+		return enclave.Tags{}
+	}
+	return t
+}
+
+// GetDataset returns a dataset's metadata.
+func (s *Service) GetDataset(ctx context.Context, zoneName, project, name string) (*Dataset, error) {
+	for field, v := range map[string]string{"zone": zoneName, "project": project, "dataset": name} {
+		if err := enclave.ValidateName(field, v); err != nil {
+			return nil, err
+		}
+	}
+	return s.Store.GetDataset(ctx, zoneName, project, name)
+}
+
+// ListDatasets returns one page of a project's datasets matching f.
+func (s *Service) ListDatasets(ctx context.Context, zoneName, project string, f Filter, page enclave.Page) ([]*Dataset, string, error) {
+	if f.Classification != "" {
+		if err := f.Classification.Validate("classification"); err != nil {
+			return nil, "", err
+		}
+	}
+	if f.Area != "" {
+		if err := f.Area.Validate(); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := validateText("name", f.NamePrefix, 200); err != nil {
+		return nil, "", err
+	}
+	if err := validateText("tag", f.Tag, 400); err != nil {
+		return nil, "", err
+	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, "", err
+	}
+	page, cur, err := page.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	ds, err := s.Store.ListDatasets(ctx, p.ID, f, cur.After, page.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	ds, next := enclave.PageOf(ds, page.Size, func(d *Dataset) string { return d.Name })
+	return ds, next, nil
+}
+
+// UpdateDataset changes a dataset's description, tags or retention.
+func (s *Service) UpdateDataset(ctx context.Context, zoneName, project, name string, in DatasetUpdate) (*Dataset, error) {
+	var out *Dataset
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.GetDataset(ctx, zoneName, project, name)
+		if err != nil {
+			return err
+		}
+		changes := map[string]any{}
+		if in.Description != nil {
+			if err := validateText("description", *in.Description, 2000); err != nil {
+				return err
+			}
+			d.Description, changes["description"] = *in.Description, true
+		}
+		if in.Tags != nil {
+			if err := in.Tags.Validate("tags"); err != nil {
+				return err
+			}
+			d.Tags, changes["tags"] = orEmpty(*in.Tags), *in.Tags
+		}
+		if in.RetentionDays != nil {
+			r := *in.RetentionDays
+			if r < 0 || r > 36500 {
+				return enclave.FieldError("retention_days", "retention_days must be between 0 and 36500")
+			}
+			if r < d.RetentionDays {
+				return enclave.FieldError("retention_days", "retention can be lengthened, not shortened (now %d days)", d.RetentionDays)
+			}
+			changes["retention_days"] = map[string]int{"from": d.RetentionDays, "to": r}
+			d.RetentionDays = r
+		}
+		d.UpdatedAt = s.Clock.Now()
+		if err := s.Store.UpdateDataset(ctx, d); err != nil {
+			return err
+		}
+		out = d
+		return s.record(ctx, d, "dataset.update", changes)
+	})
+	return out, err
+}
+
+// Classify changes a dataset's classification. Anyone who may catalog the
+// dataset may raise it (up to the project's maximum); only its data owner
+// may lower it, with a reason, since lowering opens it to environments
+// certified for less.
+func (s *Service) Classify(ctx context.Context, zoneName, project, name string, to enclave.Classification, reason string) (*Dataset, error) {
+	if err := to.Validate("classification"); err != nil {
+		return nil, err
+	}
+	if err := validateText("reason", reason, 1000); err != nil {
+		return nil, err
+	}
+	var out *Dataset
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.GetDataset(ctx, zoneName, project, name)
+		if err != nil {
+			return err
+		}
+		p, err := s.Zones.GetProject(ctx, zoneName, project)
+		if err != nil {
+			return err
+		}
+		if !to.AtMost(p.MaxClassification) {
+			return enclave.FieldError("classification", "project %s holds data up to %s, not %s", p.Name, p.MaxClassification, to)
+		}
+		from := d.Classification
+		if to == from {
+			out = d
+			return nil
+		}
+		if !from.AtMost(to) { // lowering
+			if a := enclave.ActorFrom(ctx); a == nil || a.PrincipalID != d.OwnerID {
+				return enclave.Errorf(enclave.CodePermissionDenied, "only the data owner (%s) may lower the classification of %s", d.OwnerName, d.Name)
+			}
+			if reason == "" {
+				return enclave.FieldError("reason", "lowering a classification needs a reason")
+			}
+		}
+		d.Classification, d.UpdatedAt = to, s.Clock.Now()
+		if err := s.Store.UpdateDataset(ctx, d); err != nil {
+			return err
+		}
+		out = d
+		return s.record(ctx, d, "dataset.classify", map[string]any{"from": from, "to": to, "reason": reason})
+	})
+	return out, err
+}
+
+// CreateVersion opens the dataset's next version for uploads.
+func (s *Service) CreateVersion(ctx context.Context, zoneName, project, name string, in VersionCreate) (*Version, error) {
+	op := in.Operation
+	if op == "" {
+		op = "upload"
+	}
+	if op != "upload" {
+		return nil, enclave.FieldError("operation", "operation must be upload (other operations are the platform's own)")
+	}
+	var out *Version
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.GetDataset(ctx, zoneName, project, name)
+		if err != nil {
+			return err
+		}
+		a := enclave.ActorFrom(ctx)
+		v := &Version{ID: newID(), DatasetID: d.ID, Number: d.LatestVersion + 1, State: Open, Operation: op,
+			CreatedBy: a.PrincipalID, CreatedAt: s.Clock.Now()}
+		if err := s.Store.CreateVersion(ctx, v); err != nil {
+			return err
+		}
+		out = v
+		return s.record(ctx, d, "dataset.version.create", map[string]any{"version": v.Number, "operation": op})
+	})
+	return out, err
+}
+
+func (s *Service) version(ctx context.Context, zoneName, project, name string, number int) (*Dataset, *Version, error) {
+	d, err := s.GetDataset(ctx, zoneName, project, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if number < 1 {
+		return nil, nil, enclave.FieldError("version", "version must be a positive number")
+	}
+	v, err := s.Store.GetVersion(ctx, d.ID, number)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, v, nil
+}
+
+// GetVersion returns a version with its files.
+func (s *Service) GetVersion(ctx context.Context, zoneName, project, name string, number int) (*Version, error) {
+	_, v, err := s.version(ctx, zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	if v.Files, err = s.Store.ListFiles(ctx, v.ID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// ListVersions returns one page of a dataset's versions, oldest first.
+func (s *Service) ListVersions(ctx context.Context, zoneName, project, name string, page enclave.Page) ([]*Version, string, error) {
+	d, err := s.GetDataset(ctx, zoneName, project, name)
+	if err != nil {
+		return nil, "", err
+	}
+	page, cur, err := page.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	after := 0
+	if cur.After != "" {
+		if after, err = strconv.Atoi(cur.After); err != nil {
+			return nil, "", enclave.FieldError("page_token", "page_token is not a token this server issued")
+		}
+	}
+	vs, err := s.Store.ListVersions(ctx, d.ID, after, page.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	vs, next := enclave.PageOf(vs, page.Size, func(v *Version) string { return strconv.Itoa(v.Number) })
+	return vs, next, nil
+}
+
+// PutFile streams r into a file of an open version: encrypted, hashed and
+// counted against the project's quota on the way. A file of the same path
+// is replaced. When wantSHA256 is set, the content must hash to it. Nothing
+// is recorded unless every byte was stored.
+func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, number int, filePath string, r io.Reader, wantSHA256 string) (*File, error) {
+	if err := ValidatePath(filePath); err != nil {
+		return nil, err
+	}
+	if wantSHA256 != "" {
+		if b, err := hex.DecodeString(wantSHA256); err != nil || len(b) != sha256.Size {
+			return nil, enclave.FieldError("sha256", "the expected SHA-256 must be 64 hexadecimal digits")
+		}
+	}
+	d, v, err := s.version(ctx, zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	if v.State != Open {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is committed: versions are immutable", v.Number, d.Name)
+	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	place, err := s.Placement(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var limit int64
+	if s.Quota != nil {
+		if q := s.Quota(p); q > 0 {
+			used, err := s.Objects.Store.OwnerUsage(ctx, place.Owner)
+			if err != nil {
+				return nil, err
+			}
+			if limit = q - used; limit <= 0 {
+				return nil, enclave.Errorf(enclave.CodeTooLarge, "project %s has used its storage quota of %d bytes", p.Name, q)
+			}
+		}
+	}
+	o, err := s.Objects.Write(ctx, place, r, limit)
+	if err != nil {
+		if enclave.ErrorCode(err) == enclave.CodeTooLarge && limit > 0 {
+			return nil, enclave.Errorf(enclave.CodeTooLarge, "the file would exceed project %s's storage quota (%d bytes left)", p.Name, limit)
+		}
+		return nil, err
+	}
+	if wantSHA256 != "" && !strings.EqualFold(wantSHA256, o.SHA256) {
+		s.Objects.Discard(context.WithoutCancel(ctx), o)
+		return nil, enclave.FieldError("sha256", "the content's SHA-256 is %s, not the %s expected: nothing was stored", o.SHA256, wantSHA256)
+	}
+	f := &File{VersionID: v.ID, Path: filePath, ObjectID: o.ID, Size: o.Size, SHA256: o.SHA256, Format: formatOf(filePath),
+		CreatedAt: s.Clock.Now()}
+	var replaced *File
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.Store.GetVersion(ctx, d.ID, number) // committed meanwhile?
+		if err != nil {
+			return err
+		}
+		if cur.State != Open {
+			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s was committed during the upload", v.Number, d.Name)
+		}
+		if old, err := s.Store.GetFile(ctx, v.ID, filePath); err == nil {
+			replaced = old
+		} else if enclave.ErrorCode(err) != enclave.CodeNotFound {
+			return err
+		}
+		if err := s.Objects.Commit(ctx, o); err != nil {
+			return err
+		}
+		if err := s.Store.PutFile(ctx, f); err != nil {
+			return err
+		}
+		return s.record(ctx, d, "dataset.file.write", map[string]any{"version": v.Number, "path": filePath,
+			"size": f.Size, "sha256": f.SHA256, "replaced": replaced != nil})
+	})
+	if err != nil {
+		s.Objects.Discard(context.WithoutCancel(ctx), o)
+		return nil, err
+	}
+	if replaced != nil {
+		s.dropObject(ctx, replaced.ObjectID)
+	}
+	return f, nil
+}
+
+// dropObject deletes an object nothing refers to any more; a failure leaves
+// it for the sweeper.
+func (s *Service) dropObject(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	if o, err := s.Objects.Store.GetObject(ctx, id); err == nil {
+		_ = s.Objects.Delete(ctx, o)
+	}
+}
+
+// CommitVersion makes an open version immutable: its manifest is hashed,
+// its retention starts, and from now on no file of it can change.
+func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name string, number int) (*Version, error) {
+	var out *Version
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, v, err := s.version(ctx, zoneName, project, name, number)
+		if err != nil {
+			return err
+		}
+		if v.State != Open {
+			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is already committed", v.Number, d.Name)
+		}
+		files, err := s.Store.ListFiles(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s has no files", v.Number, d.Name)
+		}
+		now := s.Clock.Now()
+		v.State, v.SHA256, v.CommittedAt = Committed, ManifestHash(files), &now
+		v.FileCount, v.Size = len(files), 0
+		for _, f := range files {
+			v.Size += f.Size
+		}
+		if d.RetentionDays > 0 {
+			until := now.Add(time.Duration(d.RetentionDays) * 24 * time.Hour)
+			v.RetainUntil = &until
+		}
+		if err := s.Store.CommitVersion(ctx, v); err != nil {
+			return err
+		}
+		v.Files, out = files, v
+		return s.record(ctx, d, "dataset.version.commit", map[string]any{"version": v.Number, "sha256": v.SHA256,
+			"files": v.FileCount, "size": v.Size})
+	})
+	return out, err
+}
+
+// ManifestHash is the SHA-256 of a version's manifest: one line per file,
+// "path NUL size NUL sha256 LF", in path order.
+func ManifestHash(files []*File) string {
+	sorted := append([]*File(nil), files...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	h := sha256.New()
+	for _, f := range sorted {
+		fmt.Fprintf(h, "%s\x00%d\x00%s\n", f.Path, f.Size, f.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Contents is an opened file of a committed version, for reading.
+type Contents struct {
+	Dataset *Dataset
+	Version *Version
+	File    *File
+	reader  *objects.Reader
+	svc     *Service
+	env     string
+}
+
+// ReadRange returns a reader of length bytes from offset (length < 0: to
+// the end). A read of confidential or restricted contents is recorded
+// (data.read, with the range) before any byte is returned. Ciphertext found
+// corrupt is recorded as a security event naming the object, and the read
+// fails.
+func (c *Contents) ReadRange(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	if !c.Dataset.Classification.AtMost(enclave.Internal) {
+		d, v, f := c.Dataset, c.Version, c.File
+		err := c.svc.Tx.InTx(ctx, func(ctx context.Context) error {
+			return c.svc.Audit.Record(ctx, audit.Event{Action: "data.read", TargetType: "dataset", TargetID: d.ID,
+				Scope: d.Scope() + "/environments/" + c.env, Classification: string(d.Classification),
+				Details: map[string]any{"dataset": d.Name, "version": v.Number, "path": f.Path, "sha256": f.SHA256,
+					"environment": c.env, "offset": offset, "length": length}})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	rc, err := c.reader.ReadRange(ctx, offset, length)
+	if err != nil {
+		return nil, c.corrupt(ctx, err)
+	}
+	return &contentsReader{rc: rc, c: c, ctx: ctx}, nil
+}
+
+func (c *Contents) corrupt(ctx context.Context, err error) error {
+	if !errors.Is(err, objects.ErrCorrupt) {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	_ = c.svc.Tx.InTx(ctx, func(ctx context.Context) error {
+		return c.svc.Audit.Record(ctx, audit.Event{Action: "data.corrupt", TargetType: "object", TargetID: c.File.ObjectID,
+			Scope: c.Dataset.Scope(), Outcome: audit.Failed, Reason: err.Error(), Classification: string(c.Dataset.Classification),
+			Details: map[string]any{"dataset": c.Dataset.Name, "version": c.Version.Number, "path": c.File.Path, "object": c.File.ObjectID}})
+	})
+	return enclave.Wrap(enclave.CodeInternal, err, "the stored data of %s version %d, %s, is corrupt; the incident was recorded",
+		c.Dataset.Name, c.Version.Number, c.File.Path)
+}
+
+type contentsReader struct {
+	rc  io.ReadCloser
+	c   *Contents
+	ctx context.Context
+}
+
+func (r *contentsReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.c.corrupt(r.ctx, err)
+	}
+	return n, err
+}
+
+func (r *contentsReader) Close() error { return r.rc.Close() }
+
+// Size returns the file's size.
+func (c *Contents) Size() int64 { return c.File.Size }
+
+// OpenFile opens a file of a committed version for reading in an
+// environment of the dataset's project. It is refused, whatever the
+// caller's role, when the dataset's classification exceeds what the
+// environment is certified for. Reading is recorded by ReadRange.
+func (s *Service) OpenFile(ctx context.Context, zoneName, project, env, name string, number int, filePath string) (*Contents, error) {
+	if err := ValidatePath(filePath); err != nil {
+		return nil, err
+	}
+	d, v, err := s.version(ctx, zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.Zones.GetEnvironment(ctx, zoneName, project, env)
+	if err != nil {
+		return nil, err
+	}
+	if e.State != zone.Active {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "environment %s is %s", e.Name, e.State)
+	}
+	if !d.Classification.AtMost(e.CertifiedClassification) {
+		return nil, enclave.Errorf(enclave.CodePermissionDenied,
+			"%s is %s data; environment %s is certified for data up to %s, so it cannot be read there whatever the role",
+			d.Name, d.Classification, e.Name, e.CertifiedClassification)
+	}
+	if v.State != Committed {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is not committed yet", v.Number, d.Name)
+	}
+	f, err := s.Store.GetFile(ctx, v.ID, filePath)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	c := &Contents{Dataset: d, Version: v, File: f, svc: s}
+	r, err := s.Objects.Open(ctx, o)
+	if err != nil {
+		return nil, c.corrupt(ctx, err)
+	}
+	c.reader, c.env = r, string(e.Name)
+	return c, nil
+}
+
+func formatOf(p string) string {
+	for ext, f := range map[string]string{".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".json": "json",
+		".jsonl": "jsonl", ".txt": "text"} {
+		if len(p) > len(ext) && strings.EqualFold(p[len(p)-len(ext):], ext) {
+			return f
+		}
+	}
+	return ""
+}
