@@ -167,6 +167,8 @@ type cli struct {
 	// password and totpSecret are the signed-in person's, once known.
 	password   string
 	totpSecret string
+	// timeout bounds each command (default one minute).
+	timeout time.Duration
 }
 
 func newCLI(t *testing.T) *cli {
@@ -180,7 +182,11 @@ func (c *cli) run(stdin string, args ...string) (stdout, stderr string, code int
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	timeout := c.timeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	go func() { <-ctx.Done(); cmd.Process.Kill() }()
 	err := cmd.Run()

@@ -116,6 +116,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewZoneCommand(app),
 		NewProjectCommand(app),
 		NewEnvironmentCommand(app),
+		NewDataCommand(app),
 		NewTaskCommand(app),
 		NewRoleCommand(app),
 		NewAccessCommand(app),

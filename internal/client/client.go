@@ -194,8 +194,8 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		// replays the first response instead of acting twice.
 		hr.Header.Set("Idempotency-Key", uuid.NewString())
 	}
-	if c.token != "" && !req.anonymous {
-		hr.Header.Set("Authorization", "Bearer "+c.token)
+	if !req.anonymous {
+		c.authorize(hr)
 	}
 
 	resp, err := c.http.Do(hr)
@@ -222,6 +222,14 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		return enclave.Wrap(enclave.CodeInternal, err, "cannot decode the response of %s %s", req.method, apiPrefix+req.path)
 	}
 	return nil
+}
+
+// authorize sets the request's identity headers.
+func (c *Client) authorize(hr *http.Request) {
+	hr.Header.Set("User-Agent", c.userAgent)
+	if c.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }
 
 // transportError describes a request that got no HTTP response.

@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -62,7 +65,26 @@ func (s *Service) idKey(ctx context.Context, password, salt []byte, p Argon2Para
 		return nil, enclave.Wrap(enclave.CodeUnavailable, ctx.Err(), "sign-in is busy; try again")
 	}
 	defer func() { <-gate }()
+	defer releaseHashMemory()
 	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, argonKeyLen), nil
+}
+
+// releasePending debounces releaseHashMemory.
+var releasePending atomic.Bool
+
+// releaseHashMemory hands the memory of password hashing back to the
+// operating system a second after a burst of sign-ins. Argon2id allocates
+// its memory parameter (64 MiB) on every hash by design; left to the
+// runtime, a server would keep the high-water mark of its busiest minute
+// of sign-ins resident for long after, which crowds out what it needs for
+// data transfers on a small machine.
+func releaseHashMemory() {
+	if releasePending.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Second, func() {
+			releasePending.Store(false)
+			debug.FreeOSMemory()
+		})
+	}
 }
 
 // hashPassword returns the PHC string of password with a fresh salt:

@@ -1,0 +1,499 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/enclave-ml/enclave/internal/catalog"
+	"github.com/enclave-ml/enclave/internal/client"
+	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/spf13/cobra"
+)
+
+var datasetColumns = []column[*catalog.Dataset]{
+	{"NAME", func(d *catalog.Dataset) string { return d.Name }},
+	{"AREA", func(d *catalog.Dataset) string { return string(d.Area) }},
+	{"CLASSIFICATION", func(d *catalog.Dataset) string { return string(d.Classification) }},
+	{"OWNER", func(d *catalog.Dataset) string { return d.OwnerName }},
+	{"VERSIONS", func(d *catalog.Dataset) string { return strconv.Itoa(d.LatestVersion) }},
+	{"RETENTION", func(d *catalog.Dataset) string { return days(d.RetentionDays) }},
+	{"TAGS", func(d *catalog.Dataset) string { return formatTags(d.Tags) }},
+}
+
+var versionColumns = []column[*catalog.Version]{
+	{"VERSION", func(v *catalog.Version) string { return strconv.Itoa(v.Number) }},
+	{"STATE", func(v *catalog.Version) string { return string(v.State) }},
+	{"FILES", func(v *catalog.Version) string { return strconv.Itoa(v.FileCount) }},
+	{"SIZE", func(v *catalog.Version) string { return humanBytes(v.Size) }},
+	{"SHA256", func(v *catalog.Version) string { return v.SHA256 }},
+	{"COMMITTED", func(v *catalog.Version) string {
+		if v.CommittedAt == nil {
+			return ""
+		}
+		return formatTime(*v.CommittedAt)
+	}},
+}
+
+var fileColumns = []column[*catalog.File]{
+	{"PATH", func(f *catalog.File) string { return f.Path }},
+	{"SIZE", func(f *catalog.File) string { return humanBytes(f.Size) }},
+	{"FORMAT", func(f *catalog.File) string { return f.Format }},
+	{"SHA256", func(f *catalog.File) string { return f.SHA256 }},
+}
+
+func days(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%dd", n)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// NewDataCommand returns "enclave data": datasets, their versions and files.
+func NewDataCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "data",
+		Aliases: []string{"dataset", "datasets"},
+		Short:   "Catalog, upload and download datasets",
+		Args:    noArgs,
+		RunE:    showHelp,
+	}
+	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
+		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app))
+	return cmd
+}
+
+// projectFlags adds --zone and --project, both required.
+func (app *App) projectFlags(cmd *cobra.Command, zoneName, project *string) {
+	app.zoneFlag(cmd, zoneName)
+	cmd.Flags().StringVar(project, "project", "", "name of the project (required)")
+}
+
+func newDataListCommand(app *App) *cobra.Command {
+	var zoneName, project, class, area string
+	var f catalog.Filter
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "ls --zone ZONE --project PROJECT",
+		Aliases: []string{"list"},
+		Short:   "List and search a project's datasets",
+		Args:    noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return errors.Join(requireFlags(cmd, "zone", "project"), checkLimit(limit))
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			f.Classification, f.Area = enclave.Classification(class), catalog.Area(area)
+			ds, err := client.Collect(cmd.Context(), limit, func(ctx context.Context, p enclave.Page) ([]*catalog.Dataset, string, error) {
+				return c.ListDatasets(ctx, zoneName, project, f, p)
+			})
+			if err != nil {
+				return err
+			}
+			return printList(app, ds, datasetColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().StringVar(&f.NamePrefix, "name", "", "only datasets whose names start with this")
+	cmd.Flags().StringVar(&f.Tag, "tag", "", "only datasets with this tag key, or key=value")
+	cmd.Flags().StringVar(&class, "classification", "", "only datasets of this classification")
+	cmd.Flags().StringVar(&area, "area", "", "only datasets in this area: raw, curated, workspace, inbox or export")
+	cmd.Flags().IntVar(&limit, "limit", 0, "print at most this many datasets (0 for all)")
+	return cmd
+}
+
+func newDataCreateCommand(app *App) *cobra.Command {
+	var zoneName, project, area, class string
+	var tags []string
+	var in catalog.DatasetCreate
+	cmd := &cobra.Command{
+		Use:   "create NAME --zone ZONE --project PROJECT --area AREA --classification CLASS",
+		Short: "Catalog a dataset; you become its data owner",
+		Args:  exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			in.Tags, err = parseTags(tags)
+			return errors.Join(requireFlags(cmd, "zone", "project", "area", "classification"), err)
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			in.Name, in.Area, in.Classification = args[0], catalog.Area(area), enclave.Classification(class)
+			d, err := c.CreateDataset(cmd.Context(), zoneName, project, in)
+			if err != nil {
+				return err
+			}
+			return printItem(app, d, datasetColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().StringVar(&area, "area", "", "data area: raw, curated, workspace, inbox or export (required)")
+	cmd.Flags().StringVar(&class, "classification", "", "public, internal, confidential or restricted (required)")
+	cmd.Flags().StringVar(&in.Description, "description", "", "what the data is")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "tag as key=value (repeatable)")
+	cmd.Flags().IntVar(&in.RetentionDays, "retention-days", 0, "keep each version at least this many days after it is committed")
+	return cmd
+}
+
+func newDataShowCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	var version int
+	cmd := &cobra.Command{
+		Use:     "show DATASET --zone ZONE --project PROJECT [--version N]",
+		Short:   "Show a dataset, or one version's files",
+		Args:    exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			if version > 0 {
+				v, err := c.GetVersion(cmd.Context(), zoneName, project, args[0], version)
+				if err != nil {
+					return err
+				}
+				if app.Output != formatTable {
+					return printItem(app, v, versionColumns)
+				}
+				if err := printItem(app, v, versionColumns); err != nil {
+					return err
+				}
+				fmt.Fprintln(app.Stdout)
+				return printList(app, v.Files, fileColumns)
+			}
+			d, err := c.GetDataset(cmd.Context(), zoneName, project, args[0])
+			if err != nil {
+				return err
+			}
+			return printItem(app, d, datasetColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().IntVar(&version, "version", 0, "show this version and its files")
+	return cmd
+}
+
+func newDataVersionsCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	cmd := &cobra.Command{
+		Use:     "versions DATASET --zone ZONE --project PROJECT",
+		Short:   "List a dataset's versions",
+		Args:    exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			vs, err := client.Collect(cmd.Context(), 0, func(ctx context.Context, p enclave.Page) ([]*catalog.Version, string, error) {
+				return c.ListVersions(ctx, zoneName, project, args[0], p)
+			})
+			if err != nil {
+				return err
+			}
+			return printList(app, vs, versionColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	return cmd
+}
+
+func newDataClassifyCommand(app *App) *cobra.Command {
+	var zoneName, project, class, reason string
+	cmd := &cobra.Command{
+		Use:   "classify DATASET --classification CLASS [--reason TEXT]",
+		Short: "Raise a dataset's classification, or lower it (its data owner only, with a reason)",
+		Args:  exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "classification")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, err := c.ClassifyDataset(cmd.Context(), zoneName, project, args[0], enclave.Classification(class), reason)
+			if err != nil {
+				return err
+			}
+			return printItem(app, d, datasetColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().StringVar(&class, "classification", "", "public, internal, confidential or restricted (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required to lower it)")
+	return cmd
+}
+
+// localFile is a file to upload: where it is and what it will be called.
+type localFile struct {
+	path, name string
+	size       int64
+}
+
+// collectFiles walks the arguments: files keep their base names,
+// directories contribute every regular file under them by relative path.
+func collectFiles(args []string) ([]localFile, error) {
+	var out []localFile
+	for _, a := range args {
+		info, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, localFile{path: a, name: filepath.Base(a), size: info.Size()})
+			continue
+		}
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !d.Type().IsRegular() {
+				return err
+			}
+			rel, err := filepath.Rel(a, p)
+			if err != nil {
+				return err
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			out = append(out, localFile{path: p, name: filepath.ToSlash(rel), size: fi.Size()})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	for i := 1; i < len(out); i++ {
+		if out[i].name == out[i-1].name {
+			return nil, usageError{fmt.Errorf("two files would both be called %s", out[i].name)}
+		}
+	}
+	for _, f := range out {
+		if err := catalog.ValidatePath(f.name); err != nil {
+			return nil, usageError{fmt.Errorf("%s: %v", f.path, enclave.ErrorMessage(err))}
+		}
+	}
+	return out, nil
+}
+
+// hashFile returns a file's SHA-256, so the server can check the upload.
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func newDataUploadCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	var progress, noCommit bool
+	cmd := &cobra.Command{
+		Use:   "upload DATASET FILE|DIR... --zone ZONE --project PROJECT",
+		Short: "Upload files or directories as a new version of a dataset, and commit it",
+		Long: "Upload files or directories as a new version of a dataset. Files keep their names; directories\n" +
+			"their relative paths. Each file is hashed first and the server checks the hash, so a file that\n" +
+			"changes during the upload is refused. The version is committed (made immutable) at the end\n" +
+			"unless --no-commit is given.",
+		Args:    cobra.MinimumNArgs(2),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			files, err := collectFiles(args[1:])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			v, err := c.CreateVersion(ctx, zoneName, project, args[0])
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				sum, err := hashFile(f.path)
+				if err != nil {
+					return err
+				}
+				fh, err := os.Open(f.path)
+				if err != nil {
+					return err
+				}
+				r := app.progress(progress, "upload "+f.name, f.size, fh)
+				_, err = c.UploadFile(ctx, zoneName, project, args[0], v.Number, f.name, r, f.size, sum)
+				r.done()
+				fh.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", f.name, err)
+				}
+			}
+			if noCommit {
+				v, err = c.GetVersion(ctx, zoneName, project, args[0], v.Number)
+			} else {
+				v, err = c.CommitVersion(ctx, zoneName, project, args[0], v.Number)
+			}
+			if err != nil {
+				return err
+			}
+			return printItem(app, v, versionColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().BoolVar(&progress, "progress", false, "show progress (the default on a terminal)")
+	cmd.Flags().BoolVar(&noCommit, "no-commit", false, "leave the version open for more files")
+	return cmd
+}
+
+func newDataDownloadCommand(app *App) *cobra.Command {
+	var zoneName, project, env, file, out string
+	var version int
+	var progress bool
+	cmd := &cobra.Command{
+		Use:   "download DATASET --version N --env ENV --zone ZONE --project PROJECT [--file PATH] --out PATH",
+		Short: "Download a version's files, or one of them, as read in an environment",
+		Long: "Download a version's files (or one with --file) into --out, a directory (or, with --file, a file\n" +
+			"name; - for standard output). Data is read in the environment --env names, which must be certified\n" +
+			"for its classification. Each file is written under a temporary name, checked against its SHA-256\n" +
+			"and only then renamed, so a broken download leaves nothing that looks complete.",
+		Args: exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "version", "env", "out")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			ctx := cmd.Context()
+			v, err := c.GetVersion(ctx, zoneName, project, args[0], version)
+			if err != nil {
+				return err
+			}
+			files := v.Files
+			if file != "" {
+				files = nil
+				for _, f := range v.Files {
+					if f.Path == file {
+						files = append(files, f)
+					}
+				}
+				if len(files) == 0 {
+					return enclave.Errorf(enclave.CodeNotFound, "version %d of %s has no file %s", version, args[0], file)
+				}
+			}
+			for _, f := range files {
+				dest := filepath.Join(out, filepath.FromSlash(f.Path))
+				if file != "" {
+					dest = out
+				}
+				if err := app.downloadOne(ctx, c, zoneName, project, env, args[0], version, f, dest, progress); err != nil {
+					return fmt.Errorf("%s: %w", f.Path, err)
+				}
+			}
+			return nil
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().IntVar(&version, "version", 0, "version to download (required)")
+	cmd.Flags().StringVar(&env, "env", "", "environment to read the data in, such as dev or prod (required)")
+	cmd.Flags().StringVar(&file, "file", "", "download only this file")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write into; with --file, the file name (- for standard output)")
+	cmd.Flags().BoolVar(&progress, "progress", false, "show progress (the default on a terminal)")
+	return cmd
+}
+
+func (app *App) downloadOne(ctx context.Context, c *client.Client, zoneName, project, env, dataset string, version int,
+	f *catalog.File, dest string, progress bool) error {
+	d, err := c.DownloadFile(ctx, zoneName, project, env, dataset, version, f.Path, "")
+	if err != nil {
+		return err
+	}
+	defer d.Body.Close()
+	h := sha256.New()
+	r := app.progress(progress, "download "+f.Path, f.Size, io.TeeReader(d.Body, h))
+	defer r.done()
+	if dest == "-" {
+		if _, err := io.Copy(app.Stdout, r); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+			return enclave.Errorf(enclave.CodeInternal, "the data received hashes to %s, not %s", got, f.SHA256)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".part-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("download broken off after %d bytes: %w", n, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != f.Size || got != f.SHA256 {
+		return enclave.Errorf(enclave.CodeInternal, "received %d bytes hashing to %s; expected %d bytes, %s", n, got, f.Size, f.SHA256)
+	}
+	return os.Rename(tmp.Name(), dest)
+}
+
+// progressReader reports a transfer's progress on standard error, at most
+// twice a second, when asked to or when standard error is a terminal.
+type progressReader struct {
+	r       io.Reader
+	n       atomic.Int64
+	total   int64
+	label   string
+	w       io.Writer
+	last    time.Time
+	start   time.Time
+	enabled bool
+}
+
+func (app *App) progress(force bool, label string, total int64, r io.Reader) *progressReader {
+	enabled := force
+	if f, ok := app.Stderr.(*os.File); ok && !force {
+		enabled = isTerminal(f)
+	}
+	return &progressReader{r: r, total: total, label: label, w: app.Stderr, enabled: enabled, start: time.Now()}
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n.Add(int64(n))
+	if p.enabled && time.Since(p.last) > 500*time.Millisecond {
+		p.last = time.Now()
+		p.print("\r")
+	}
+	return n, err
+}
+
+func (p *progressReader) print(prefix string) {
+	n := p.n.Load()
+	pct := 100.0
+	if p.total > 0 {
+		pct = float64(n) * 100 / float64(p.total)
+	}
+	rate := float64(n) / max(time.Since(p.start).Seconds(), 0.001)
+	fmt.Fprintf(p.w, "%s%s: %s of %s (%.0f%%, %s/s)   ", prefix, p.label, humanBytes(n), humanBytes(p.total), pct, humanBytes(int64(rate)))
+}
+
+func (p *progressReader) done() {
+	if p.enabled {
+		p.print("\r")
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,183 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/enclave-ml/enclave/internal/catalog"
+	"github.com/enclave-ml/enclave/internal/enclave"
+)
+
+func datasetPath(zoneName, project string, rest ...string) (string, error) {
+	return escapePath(append([]string{"zones", zoneName, "projects", project, "datasets"}, rest...)...)
+}
+
+// ListDatasets returns one page of a project's datasets matching f.
+func (c *Client) ListDatasets(ctx context.Context, zoneName, project string, f catalog.Filter, page enclave.Page) ([]*catalog.Dataset, string, error) {
+	p, err := datasetPath(zoneName, project)
+	if err != nil {
+		return nil, "", err
+	}
+	q := url.Values{}
+	setIf(q, "name", f.NamePrefix)
+	setIf(q, "tag", f.Tag)
+	setIf(q, "classification", string(f.Classification))
+	setIf(q, "area", string(f.Area))
+	return list[catalog.Dataset](ctx, c, p, q, page)
+}
+
+// CreateDataset catalogs a dataset; the caller becomes its data owner.
+func (c *Client) CreateDataset(ctx context.Context, zoneName, project string, in catalog.DatasetCreate) (*catalog.Dataset, error) {
+	p, err := datasetPath(zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Dataset](ctx, c, http.MethodPost, p, in)
+}
+
+// GetDataset returns a dataset's metadata.
+func (c *Client) GetDataset(ctx context.Context, zoneName, project, name string) (*catalog.Dataset, error) {
+	p, err := datasetPath(zoneName, project, name)
+	if err != nil {
+		return nil, err
+	}
+	return get[catalog.Dataset](ctx, c, p)
+}
+
+// ClassifyDataset changes a dataset's classification.
+func (c *Client) ClassifyDataset(ctx context.Context, zoneName, project, name string, to enclave.Classification, reason string) (*catalog.Dataset, error) {
+	p, err := datasetPath(zoneName, project, name, "classify")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Dataset](ctx, c, http.MethodPost, p, map[string]any{"classification": to, "reason": reason})
+}
+
+// ListVersions returns one page of a dataset's versions.
+func (c *Client) ListVersions(ctx context.Context, zoneName, project, name string, page enclave.Page) ([]*catalog.Version, string, error) {
+	p, err := datasetPath(zoneName, project, name, "versions")
+	if err != nil {
+		return nil, "", err
+	}
+	return list[catalog.Version](ctx, c, p, url.Values{}, page)
+}
+
+// CreateVersion opens a dataset's next version.
+func (c *Client) CreateVersion(ctx context.Context, zoneName, project, name string) (*catalog.Version, error) {
+	p, err := datasetPath(zoneName, project, name, "versions")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Version](ctx, c, http.MethodPost, p, catalog.VersionCreate{})
+}
+
+// GetVersion returns a version with its files.
+func (c *Client) GetVersion(ctx context.Context, zoneName, project, name string, number int) (*catalog.Version, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number))
+	if err != nil {
+		return nil, err
+	}
+	return get[catalog.Version](ctx, c, p)
+}
+
+// CommitVersion makes a version immutable.
+func (c *Client) CommitVersion(ctx context.Context, zoneName, project, name string, number int) (*catalog.Version, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "commit")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Version](ctx, c, http.MethodPost, p, nil)
+}
+
+// filePath escapes a file path inside a version segment by segment.
+func filePath(path string) ([]string, error) {
+	if err := catalog.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	return strings.Split(path, "/"), nil
+}
+
+// streamClient is the client for bodies of any size: no overall deadline.
+func (c *Client) streamClient() *http.Client {
+	return &http.Client{Transport: c.http.Transport, CheckRedirect: c.http.CheckRedirect}
+}
+
+// UploadFile streams size bytes from r into a file of an open version.
+// sha256, when set, is checked by the server before anything is stored.
+func (c *Client) UploadFile(ctx context.Context, zoneName, project, name string, number int, path string, r io.Reader, size int64, sha256 string) (*catalog.File, error) {
+	segs, err := filePath(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := datasetPath(zoneName, project, append([]string{name, "versions", strconv.Itoa(number), "files"}, segs...)...)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.baseURL+apiPrefix+p, r)
+	if err != nil {
+		return nil, enclave.Wrap(enclave.CodeInvalidArgument, err, "cannot build the upload request")
+	}
+	req.ContentLength = size
+	c.authorize(req)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if sha256 != "" {
+		req.Header.Set("Content-SHA256", sha256)
+	}
+	resp, err := c.streamClient().Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		return nil, decodeProblem(resp)
+	}
+	var f catalog.File
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBodyBytes)).Decode(&f); err != nil {
+		return nil, enclave.Wrap(enclave.CodeInternal, err, "cannot decode the upload's response")
+	}
+	return &f, nil
+}
+
+// Download is a file being downloaded.
+type Download struct {
+	Body io.ReadCloser
+	// Size is the number of bytes Body holds; SHA256 is the whole file's.
+	Size   int64
+	SHA256 string
+}
+
+// DownloadFile reads a file of a committed version in an environment;
+// rangeHeader, when set, is sent as the Range header ("bytes=0-99").
+func (c *Client) DownloadFile(ctx context.Context, zoneName, project, env, name string, number int, path, rangeHeader string) (*Download, error) {
+	segs, err := filePath(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := escapePath(append([]string{"zones", zoneName, "projects", project, "environments", env, "datasets", name,
+		"versions", strconv.Itoa(number), "files"}, segs...)...)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+apiPrefix+p, nil)
+	if err != nil {
+		return nil, enclave.Wrap(enclave.CodeInvalidArgument, err, "cannot build the download request")
+	}
+	c.authorize(req)
+	if rangeHeader != "" {
+		req.Header.Set("Range", rangeHeader)
+	}
+	resp, err := c.streamClient().Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		return nil, decodeProblem(resp)
+	}
+	return &Download{Body: resp.Body, Size: resp.ContentLength, SHA256: resp.Header.Get("Content-SHA256")}, nil
+}
