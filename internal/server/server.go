@@ -26,11 +26,11 @@ import (
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/buckets"
 	"github.com/enclave-ml/enclave/internal/catalog"
-	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/localca"
+	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/outbox"
 	_ "github.com/enclave-ml/enclave/internal/postgres" // registers postgres://
 	"github.com/enclave-ml/enclave/internal/siem"
