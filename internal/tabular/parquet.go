@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -22,16 +24,12 @@ import (
 // holding one page per column. It implements [Rows] with typed values. Its
 // columns are the file's leaf columns outside lists and maps (a struct's
 // fields are columns named "struct.field"); columns inside lists and maps
-// have a variable number of values per row and are read by
-// [ProfileParquet] on their own.
+// have a variable number of values per row, and [ProfileParquet] reads them
+// element by element.
 type ParquetRows struct {
-	ra       io.ReaderAt
-	size     int64
-	limits   Limits
-	file     *parquet.File
-	flat     []*leaf
-	repeated []*leaf
-	fields   []Field
+	file   *parquetFile
+	flat   []*leaf
+	fields []Field
 
 	rowGroup  int   // index of the row group being read; -1 before the first
 	remaining int64 // rows of the current row group not yet batched
@@ -43,15 +41,29 @@ type ParquetRows struct {
 	closed    bool
 }
 
-// leaf is one leaf column of the file and, while a row group is read, the
-// reader of its pages.
-type leaf struct {
-	col     *parquet.Column
-	order   int // position among all leaves
-	field   Field
-	convert func(parquet.Value) Value // nil for byte arrays, converted in bulk
-	text    bool                      // byte arrays as KindString (else KindBytes)
+// parquetFile is an opened Parquet file and the description of its leaf
+// columns. Readers of different columns may share it concurrently.
+type parquetFile struct {
+	ra     io.ReaderAt
+	size   int64
+	limits Limits
+	file   *parquet.File
+	leaves []leafInfo
+}
 
+// leafInfo describes one leaf column.
+type leafInfo struct {
+	col      *parquet.Column
+	order    int // position among all leaves
+	repeated bool
+	field    Field
+	convert  func(parquet.Value) Value // nil for byte arrays, converted in bulk
+	text     bool                      // byte arrays as KindString (else KindBytes)
+}
+
+// leaf reads the pages of one column, row group by row group.
+type leaf struct {
+	leafInfo
 	pages  parquet.Pages
 	page   parquet.Page
 	values parquet.ValueReader
@@ -61,8 +73,22 @@ type leaf struct {
 // NewParquetRows opens the Parquet file ra of size bytes. Only the footer is
 // read here; pages are read as rows are. The footer and each page header
 // are checked against opts.Limits before they are decoded.
-func NewParquetRows(ra io.ReaderAt, size int64, opts ReaderOptions) (p *ParquetRows, err error) {
-	limits := opts.Limits.withDefaults()
+func NewParquetRows(ra io.ReaderAt, size int64, opts ReaderOptions) (*ParquetRows, error) {
+	pf, err := openParquet(ra, size, opts.Limits.withDefaults())
+	if err != nil {
+		return nil, err
+	}
+	var flat []leafInfo
+	for _, l := range pf.leaves {
+		if !l.repeated {
+			flat = append(flat, l)
+		}
+	}
+	return pf.rows(flat), nil
+}
+
+// openParquet checks the footer, opens the file and describes its leaves.
+func openParquet(ra io.ReaderAt, size int64, limits Limits) (pf *parquetFile, err error) {
 	if err := checkFooter(ra, size, limits); err != nil {
 		return nil, err
 	}
@@ -71,15 +97,16 @@ func NewParquetRows(ra io.ReaderAt, size int64, opts ReaderOptions) (p *ParquetR
 	if err != nil {
 		return nil, enclave.Wrap(enclave.CodeInvalidArgument, err, "the Parquet file cannot be opened (corrupt file?)")
 	}
-	p = &ParquetRows{ra: ra, size: size, limits: limits, file: f, rowGroup: -1, pos: -1}
-	var leaves []*parquet.Column
+	pf = &parquetFile{ra: ra, size: size, limits: limits, file: f}
 	var walk func(c *parquet.Column) error
 	walk = func(c *parquet.Column) error {
 		if c.Leaf() {
-			if len(leaves) == limits.MaxColumns {
+			if len(pf.leaves) == limits.MaxColumns {
 				return limitError("the Parquet file has more than %d leaf columns", limits.MaxColumns)
 			}
-			leaves = append(leaves, c)
+			l := leafInfo{col: c, order: len(pf.leaves), repeated: c.MaxRepetitionLevel() > 0}
+			l.field, l.convert, l.text = mapParquetType(c)
+			pf.leaves = append(pf.leaves, l)
 			return nil
 		}
 		for _, child := range c.Columns() {
@@ -92,24 +119,34 @@ func NewParquetRows(ra io.ReaderAt, size int64, opts ReaderOptions) (p *ParquetR
 	if err := walk(f.Root()); err != nil {
 		return nil, err
 	}
-	for i, c := range leaves {
-		l := &leaf{col: c, order: i}
-		l.field, l.convert, l.text = mapParquetType(c)
-		if c.MaxRepetitionLevel() > 0 {
-			p.repeated = append(p.repeated, l)
-			continue
-		}
-		p.flat = append(p.flat, l)
-		p.fields = append(p.fields, l.field)
-	}
 	for i, rg := range f.RowGroups() {
 		if rg.NumRows() < 0 {
 			return nil, inputError("row group %d declares a negative number of rows (corrupt file)", i)
 		}
 	}
+	return pf, nil
+}
+
+// numRows is the sum of the row groups' rows, which every column outside
+// lists must match.
+func (pf *parquetFile) numRows() int64 {
+	var n int64
+	for _, rg := range pf.file.RowGroups() {
+		n += rg.NumRows()
+	}
+	return n
+}
+
+// rows returns a reader of the given columns, none of them repeated.
+func (pf *parquetFile) rows(cols []leafInfo) *ParquetRows {
+	p := &ParquetRows{file: pf, rowGroup: -1, pos: -1}
+	for _, c := range cols {
+		p.flat = append(p.flat, &leaf{leafInfo: c})
+		p.fields = append(p.fields, c.field)
+	}
 	p.capRows = max(16, min(1024, 65536/max(1, len(p.flat))))
 	p.batch = make([]Value, p.capRows*len(p.flat))
-	return p, nil
+	return p
 }
 
 // recoverCorrupt turns a panic inside parquet-go, which hostile input can
@@ -165,7 +202,7 @@ func (p *ParquetRows) Next() bool {
 
 func (p *ParquetRows) nextBatch() (err error) {
 	defer recoverCorrupt(&err, "decoding a page")
-	groups := p.file.RowGroups()
+	groups := p.file.file.RowGroups()
 	for p.remaining == 0 {
 		if p.rowGroup >= 0 {
 			for _, l := range p.flat {
@@ -185,7 +222,7 @@ func (p *ParquetRows) nextBatch() (err error) {
 		}
 		chunks := groups[p.rowGroup].ColumnChunks()
 		for _, l := range p.flat {
-			if err := p.openChunk(l, chunks); err != nil {
+			if err := p.file.openChunk(l, chunks, p.rowGroup); err != nil {
 				return err
 			}
 		}
@@ -202,50 +239,44 @@ func (p *ParquetRows) nextBatch() (err error) {
 	return nil
 }
 
-// openChunk checks the page headers of l's chunk in the current row group
-// and starts reading its pages.
-func (p *ParquetRows) openChunk(l *leaf, chunks []parquet.ColumnChunk) error {
+// openChunk checks the page headers of l's chunk in row group rg and
+// starts reading its pages.
+func (pf *parquetFile) openChunk(l *leaf, chunks []parquet.ColumnChunk, rg int) error {
 	idx := l.col.Index()
-	if idx < 0 || idx >= len(chunks) {
-		return inputError("row group %d has no chunk for column %q (corrupt file)", p.rowGroup, l.field.Name)
+	meta := pf.file.Metadata().RowGroups[rg]
+	if idx < 0 || idx >= len(chunks) || idx >= len(meta.Columns) {
+		return inputError("row group %d has no chunk for column %q (corrupt file)", rg, l.field.Name)
 	}
-	if err := p.checkChunk(idx, l.field.Name); err != nil {
-		return err
+	cc := &meta.Columns[idx]
+	if cc.FilePath != "" {
+		return inputError("column %q, row group %d: the data is in another file, which is not supported", l.field.Name, rg)
+	}
+	err := checkChunkPages(pf.ra, pf.size, &cc.MetaData, pf.limits)
+	var e *enclave.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &e):
+		return enclave.Errorf(e.Code, "column %q, row group %d: %s", l.field.Name, rg, e.Message)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return inputError("column %q, row group %d: the file ends inside the column's data (truncated file?)", l.field.Name, rg)
+	default:
+		return enclave.Wrap(enclave.CodeInvalidArgument, err, "column %q, row group %d: corrupt column data", l.field.Name, rg)
 	}
 	l.close()
 	l.pages = chunks[idx].Pages()
 	return nil
 }
 
-// checkChunk runs checkChunkPages on one chunk of the current row group.
-func (p *ParquetRows) checkChunk(idx int, name string) error {
-	rg := p.file.Metadata().RowGroups[p.rowGroup]
-	if idx >= len(rg.Columns) {
-		return inputError("row group %d has no chunk for column %q (corrupt file)", p.rowGroup, name)
-	}
-	cc := &rg.Columns[idx]
-	if cc.FilePath != "" {
-		return inputError("column %q, row group %d: the data is in another file, which is not supported", name, p.rowGroup)
-	}
-	err := checkChunkPages(p.ra, p.size, &cc.MetaData, p.limits)
-	var e *enclave.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &e):
-		return enclave.Errorf(e.Code, "column %q, row group %d: %s", name, p.rowGroup, e.Message)
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return inputError("column %q, row group %d: the file ends inside the column's data (truncated file?)", name, p.rowGroup)
-	}
-	return enclave.Wrap(enclave.CodeInvalidArgument, err, "column %q, row group %d: corrupt column data", name, p.rowGroup)
+func (p *ParquetRows) columnError(l *leaf, err error) error {
+	return columnError(l, p.rowGroup, err)
 }
 
-func (p *ParquetRows) columnError(l *leaf, err error) error {
+func columnError(l *leaf, rg int, err error) error {
 	var e *enclave.Error
 	if errors.As(err, &e) {
 		return err
 	}
-	return enclave.Wrap(enclave.CodeInvalidArgument, err, "column %q, row group %d: the data cannot be decoded (corrupt file?)", l.field.Name, p.rowGroup)
+	return enclave.Wrap(enclave.CodeInvalidArgument, err, "column %q, row group %d: the data cannot be decoded (corrupt file?)", l.field.Name, rg)
 }
 
 // errShortColumn says a column chunk holds fewer values than its row group
@@ -376,16 +407,17 @@ func (l *leaf) close() {
 	}
 }
 
-// eachValue calls fn with every value of a column inside lists or maps,
-// row group by row group; used to profile those columns element by
-// element.
-func (p *ParquetRows) eachValue(ctx context.Context, l *leaf, fn func(*Value)) (err error) {
+// eachValue calls fn with every value of a column, row group by row
+// group, however many values each row has; used to profile the columns
+// inside lists and maps element by element.
+func (pf *parquetFile) eachValue(ctx context.Context, info leafInfo, fn func(*Value)) (err error) {
 	defer recoverCorrupt(&err, "decoding a page")
+	l := &leaf{leafInfo: info}
 	defer l.close()
 	var conv [256]Value
-	for rg, group := range p.file.RowGroups() {
-		p.rowGroup = rg
-		if err := p.openChunk(l, group.ColumnChunks()); err != nil {
+	l.buf = make([]parquet.Value, len(conv))
+	for rg, group := range pf.file.RowGroups() {
+		if err := pf.openChunk(l, group.ColumnChunks(), rg); err != nil {
 			return err
 		}
 		for {
@@ -396,13 +428,10 @@ func (p *ParquetRows) eachValue(ctx context.Context, l *leaf, fn func(*Value)) (
 				if err := l.nextPage(); err == io.EOF {
 					break
 				} else if err != nil {
-					return p.columnError(l, err)
+					return columnError(l, rg, err)
 				}
 			}
-			if len(l.buf) < len(conv) {
-				l.buf = make([]parquet.Value, len(conv))
-			}
-			k, err := l.values.ReadValues(l.buf[:len(conv)])
+			k, err := l.values.ReadValues(l.buf)
 			l.store(l.buf[:k], conv[:], 1, 0)
 			for i := range k {
 				fn(&conv[i])
@@ -411,9 +440,9 @@ func (p *ParquetRows) eachValue(ctx context.Context, l *leaf, fn func(*Value)) (
 			case err == io.EOF:
 				l.releasePage()
 			case err != nil:
-				return p.columnError(l, err)
+				return columnError(l, rg, err)
 			case k == 0:
-				return p.columnError(l, errors.New("a page yields no values"))
+				return columnError(l, rg, errors.New("a page yields no values"))
 			}
 		}
 		l.close()
@@ -607,41 +636,84 @@ func float16(b []byte) float64 {
 	return sign * math.Ldexp(1+frac/1024, exp-15)
 }
 
-// ProfileParquet profiles the Parquet file ra of size bytes. Columns outside
-// lists and maps are profiled from one pass over the rows; each column
-// inside a list or map is then read on its own and profiled element by
-// element (its Column is marked Repeated). Types come from the file's
-// declarations, not from inference. Statistics are computed from the
-// values themselves; the footer's statistics are not trusted (see the
-// design note).
+// ProfileParquet profiles the Parquet file ra of size bytes, reading each
+// column on its own: a column outside lists and maps through a one-column
+// [ParquetRows], a column inside a list or map element by element (its
+// Column is marked Repeated). Memory is a page and a batch per goroutine,
+// however wide the file. Types come from the file's declarations, not from
+// inference. Statistics are computed from the values; the footer's
+// statistics are not trusted (see docs/design/0011-tabular-profiling.md).
 func ProfileParquet(ctx context.Context, ra io.ReaderAt, size int64, opts Options) (*Schema, error) {
-	rows, err := NewParquetRows(ra, size, opts.ReaderOptions)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	s, err := ProfileRows(ctx, rows, opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows.repeated) == 0 {
-		return s, nil
-	}
 	opts = opts.withDefaults()
-	all := make([]Column, len(rows.flat)+len(rows.repeated))
-	for i, l := range rows.flat {
-		all[l.order] = s.Columns[i]
+	pf, err := openParquet(ra, size, opts.Limits.withDefaults())
+	if err != nil {
+		return nil, err
 	}
-	for _, l := range rows.repeated {
-		var st columnState
-		st.init(l.field, opts)
-		if err := rows.eachValue(ctx, l, st.add); err != nil {
-			return nil, err
+	s := &Schema{Format: FormatParquet, Rows: pf.numRows(), Columns: make([]Column, len(pf.leaves))}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	for range min(opts.parallelism(), len(pf.leaves)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(pf.leaves) || ctx.Err() != nil {
+					return
+				}
+				c, err := pf.profileColumn(ctx, pf.leaves[i], opts)
+				if err != nil {
+					fail(err)
+					return
+				}
+				s.Columns[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	// A cancellation from the caller that stopped the workers before any
+	// of them failed.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// profileColumn profiles one leaf column.
+func (pf *parquetFile) profileColumn(ctx context.Context, info leafInfo, opts Options) (Column, error) {
+	var st columnState
+	st.init(info.field, opts)
+	if info.repeated {
+		if err := pf.eachValue(ctx, info, st.add); err != nil {
+			return Column{}, err
 		}
 		c := st.column()
 		c.Repeated = true
-		all[l.order] = c
+		return c, nil
 	}
-	s.Columns = all
-	return s, nil
+	rows := pf.rows([]leafInfo{info})
+	defer rows.Close()
+	states := []columnState{st}
+	if _, err := profileSequentially(ctx, rows, states); err != nil {
+		return Column{}, err
+	}
+	if err := rows.Err(); err != nil {
+		return Column{}, err
+	}
+	return states[0].column(), nil
 }

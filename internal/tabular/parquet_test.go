@@ -126,7 +126,7 @@ func TestParquetMatchesCSV(t *testing.T) {
 	if pq.Format != FormatParquet || pq.Rows != 5000 || cs.Rows != 5000 {
 		t.Fatalf("rows: parquet %d csv %d", pq.Rows, cs.Rows)
 	}
-	if n := len(parquetFile(t, data).RowGroups()); n < 7 {
+	if n := len(openTestParquet(t, data).RowGroups()); n < 7 {
 		t.Fatalf("only %d row groups", n)
 	}
 	wantTypes := map[string]Type{"id": TypeInteger, "age": TypeInteger, "score": TypeFloat, "smoker": TypeBoolean,
@@ -182,7 +182,7 @@ func names(s *Schema) []string {
 	return out
 }
 
-func parquetFile(t *testing.T, data []byte) *parquet.File {
+func openTestParquet(t *testing.T, data []byte) *parquet.File {
 	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)

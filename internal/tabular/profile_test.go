@@ -346,3 +346,26 @@ func TestDetectFormat(t *testing.T) {
 		}
 	}
 }
+
+// The profile does not depend on how many goroutines compute it.
+func TestParallelismSameProfile(t *testing.T) {
+	rows := patients(4000, 11)
+	csvText := patientsCSV(rows)
+	pq := writeParquet(t, rows, 900)
+	var wantCSV, wantPQ []byte
+	for _, p := range []int{1, 2, 3, 8} {
+		opts := Options{Parallelism: p, StringMinMax: true, DistinctExactLimit: 500}
+		c, _ := json.Marshal(profileCSV(t, csvText, opts))
+		q, _ := json.Marshal(profileParquet(t, pq, opts))
+		if wantCSV == nil {
+			wantCSV, wantPQ = c, q
+			continue
+		}
+		if !bytes.Equal(c, wantCSV) {
+			t.Errorf("CSV profile with parallelism %d differs", p)
+		}
+		if !bytes.Equal(q, wantPQ) {
+			t.Errorf("Parquet profile with parallelism %d differs", p)
+		}
+	}
+}
