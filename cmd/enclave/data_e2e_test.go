@@ -210,6 +210,16 @@ func TestDataThroughBinary(t *testing.T) {
 			if out := olga.ok(append([]string{"data", "show", "scans", "--version", "1"}, p...)...); !strings.Contains(out, "scan.bin") || !strings.Contains(out, sum) {
 				t.Fatalf("show: %s", out)
 			}
+			// Rotation re-wraps the data keys without touching the data.
+			if out := admin.ok(append([]string{"keys", "rotate", "-o", "json"}, p...)...); !strings.Contains(out, `"rewrapped": 2`) && !strings.Contains(out, `"rewrapped":2`) {
+				t.Fatalf("keys rotate: %s", out)
+			}
+			if out := admin.ok(append([]string{"keys", "show"}, p...)...); !strings.Contains(out, "local") || strings.Count(out, "\n") != 2 {
+				t.Fatalf("keys show: %s", out)
+			}
+			if out := olga.ok(append([]string{"data", "download", "scans", "--version", "1", "--env", "prod", "--file", "notes.csv", "--out", "-"}, p...)...); out != "id,finding\n1,none\n" {
+				t.Fatalf("download after rotation: %q", out)
+			}
 			// The reads were recorded as sensitive-data accesses.
 			if out := admin.ok("audit", "search", "--action", "data.read", "-o", "json"); strings.Count(out, `"action": "data.read"`)+strings.Count(out, `"action":"data.read"`) < 3 {
 				t.Fatalf("data.read records: %s", out)

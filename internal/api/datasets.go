@@ -10,6 +10,7 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/objects"
 )
 
 // Example values of the dataset routes' bodies, for the OpenAPI document.
@@ -62,6 +63,12 @@ func (s *Server) datasetRoutes() []route {
 			tag:     tag, out: fileOut, status: 201, handle: s.putFile},
 		{method: "POST", pattern: versionPath + "/commit", perm: "datasets/contents/write", summary: "Commit a version: it becomes immutable",
 			tag: tag, out: versionOut, status: 200, handle: s.commitVersion},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/keys", perm: "keys/read",
+			summary: "The versions of a project's key-encryption key and the objects each protects", tag: "keys",
+			out: []catalog.KeyVersion{}, status: 200, handle: s.projectKeys},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/keys/rotate", perm: "keys/write",
+			summary: "Rotate a project's key-encryption key: re-wrap every data key without re-encrypting data",
+			tag: "keys", out: objects.Rotation{}, status: 200, handle: s.rotateProjectKey},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}/datasets/{dataset}/versions/{version}/files/{path...}",
 			perm: "datasets/contents/read", stream: true,
 			summary: "Read a file in an environment (HTTP Range supported); refused when the data is classified above the environment's certification",
@@ -292,4 +299,20 @@ func parseRange(h string, size int64) (off, length int64, partial bool, err erro
 		end = min(end, size-1)
 	}
 	return start, end - start + 1, true, nil
+}
+
+func (s *Server) projectKeys(w http.ResponseWriter, r *http.Request) error {
+	ks, err := s.Catalog.ProjectKeys(r.Context(), r.PathValue("zone"), r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ks)
+}
+
+func (s *Server) rotateProjectKey(w http.ResponseWriter, r *http.Request) error {
+	rot, err := s.Catalog.RotateProjectKey(r.Context(), r.PathValue("zone"), r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rot)
 }

@@ -104,6 +104,14 @@ func TestDatasets(t *testing.T) {
 				status: 200, contain: []string{`"retention_days":60`}, events: []string{"dataset.update"}},
 			{name: "versions", method: "GET", path: ds + "/cohort/versions", header: asSci, status: 200, contain: []string{`"number":1`}},
 			{name: "manifest", method: "GET", path: ds + "/cohort/versions/1", header: asSci, status: 200, contain: []string{`"path":"data/cohort.csv"`}},
+			{name: "the data owner sees no keys", method: "GET", path: "/api/v1/zones/eu/projects/onc/keys", header: asOwner, status: 403, code: "permission_denied"},
+			{name: "keys", method: "GET", path: "/api/v1/zones/eu/projects/onc/keys", status: 200, contain: []string{`"version":1`, `"objects":1`, `"provider":"local"`}},
+			{name: "only a platform admin rotates", method: "POST", path: "/api/v1/zones/eu/projects/onc/keys/rotate", header: asOwner, status: 403, code: "permission_denied"},
+			{name: "rotate", method: "POST", path: "/api/v1/zones/eu/projects/onc/keys/rotate", status: 200,
+				contain: []string{`"version":2`, `"rewrapped":1`, `"retired":[1]`}, events: []string{"keys.rotate", "keys.retire"}},
+			{name: "still readable after rotation", method: "GET", path: read("prod", "data/cohort.csv"), header: asSci, status: 200,
+				contain: []string{"patient,age"}, events: []string{"data.read"}},
+			{name: "no keys in a project without data", method: "POST", path: "/api/v1/zones/eu/projects/low/keys/rotate", status: 404, code: "not_found"},
 			{name: "a project with datasets cannot be deleted", method: "DELETE", path: "/api/v1/zones/eu/projects/onc", status: 409, code: "failed_precondition"},
 		})
 

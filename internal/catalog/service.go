@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/audit"
+	"github.com/enclave-ml/enclave/internal/crypto/keys"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/zone"
@@ -567,4 +568,86 @@ func formatOf(p string) string {
 		}
 	}
 	return ""
+}
+
+// KeyVersion is one version of a project's key-encryption key, as shown to
+// administrators: never the key, only where it is kept.
+type KeyVersion struct {
+	Version   uint32    `json:"version"`
+	Provider  string    `json:"provider"`
+	KeyURI    string    `json:"key_uri"`
+	Objects   int64     `json:"objects"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProjectKeys lists the versions of a project's key-encryption key and how
+// many objects each protects.
+func (s *Service) ProjectKeys(ctx context.Context, zoneName, project string) ([]KeyVersion, error) {
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	place, err := s.Placement(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	keks, err := s.Objects.KEKs.ListKEKs(ctx, place.Owner)
+	if err != nil {
+		return nil, keyErr(err)
+	}
+	out := []KeyVersion{}
+	for _, k := range keks {
+		n, err := s.Objects.Store.CountByKEKVersion(ctx, place.Owner, k.Version)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, KeyVersion{Version: k.Version, Provider: k.Provider, KeyURI: redactKeyURI(k.KeyURI), Objects: n, CreatedAt: k.CreatedAt})
+	}
+	return out, nil
+}
+
+// RotateProjectKey gives a project's data a new key-encryption key version
+// and re-wraps every object's data key under it, without re-encrypting any
+// data; old versions no object uses any more are deleted. It is recorded
+// as a change to a protection.
+func (s *Service) RotateProjectKey(ctx context.Context, zoneName, project string) (*objects.Rotation, error) {
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	place, err := s.Placement(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Objects.KEKs.CurrentKEK(ctx, place.Owner); err != nil {
+		return nil, keyErr(err)
+	}
+	scope := "/zones/" + p.Zone + "/projects/" + p.Name
+	rot, err := s.Objects.RotateKey(ctx, place.Owner, place.Key, func(ctx context.Context, action string, version uint32) error {
+		return s.Audit.Record(ctx, audit.Event{Action: action, TargetType: "project", TargetID: p.ID, Scope: scope,
+			Details: map[string]any{"kek_version": version}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rot, nil
+}
+
+func keyErr(err error) error {
+	switch {
+	case errors.Is(err, objects.ErrKeyDestroyed):
+		return enclave.Wrap(enclave.CodeFailedPrecondition, err, "this project's keys were destroyed")
+	case errors.Is(err, keys.ErrKeyNotFound):
+		return enclave.Wrap(enclave.CodeNotFound, err, "this project has no key yet: it has stored no data")
+	}
+	return err
+}
+
+// redactKeyURI shows a key URI without its query (which may hold endpoints
+// or tokens).
+func redactKeyURI(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
 }

@@ -117,6 +117,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewProjectCommand(app),
 		NewEnvironmentCommand(app),
 		NewDataCommand(app),
+		NewKeysCommand(app),
 		NewTaskCommand(app),
 		NewRoleCommand(app),
 		NewAccessCommand(app),

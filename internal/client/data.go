@@ -11,6 +11,7 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/objects"
 )
 
 func datasetPath(zoneName, project string, rest ...string) (string, error) {
@@ -180,4 +181,26 @@ func (c *Client) DownloadFile(ctx context.Context, zoneName, project, env, name 
 		return nil, decodeProblem(resp)
 	}
 	return &Download{Body: resp.Body, Size: resp.ContentLength, SHA256: resp.Header.Get("Content-SHA256")}, nil
+}
+
+// ProjectKeys lists the versions of a project's key-encryption key.
+func (c *Client) ProjectKeys(ctx context.Context, zoneName, project string) ([]catalog.KeyVersion, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "keys")
+	if err != nil {
+		return nil, err
+	}
+	out, err := get[[]catalog.KeyVersion](ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// RotateProjectKey rotates a project's key-encryption key.
+func (c *Client) RotateProjectKey(ctx context.Context, zoneName, project string) (*objects.Rotation, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "keys", "rotate")
+	if err != nil {
+		return nil, err
+	}
+	return send[objects.Rotation](ctx, c, http.MethodPost, p, nil)
 }

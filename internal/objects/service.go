@@ -324,8 +324,22 @@ type Rotation struct {
 // meanwhile holds the version it wrapped under with a shared lock, so the
 // deletion waits for it, sees it, and is rolled back: no data key is ever
 // left without its KEK.
-func (s *Service) RotateKey(ctx context.Context, owner string, ref keys.KeyRef) (*Rotation, error) {
-	kek, err := s.Keys.Rotate(ctx, owner, ref)
+//
+// Record, when set, is called in the transaction that creates the new
+// version and in each that retires an old one, so that the caller's audit
+// record commits with the change ("keys.rotate", "keys.retire").
+func (s *Service) RotateKey(ctx context.Context, owner string, ref keys.KeyRef, record func(ctx context.Context, action string, version uint32) error) (*Rotation, error) {
+	if record == nil {
+		record = func(context.Context, string, uint32) error { return nil }
+	}
+	var kek keys.KEK
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if kek, err = s.Keys.Rotate(ctx, owner, ref); err != nil {
+			return err
+		}
+		return record(ctx, "keys.rotate", kek.Version)
+	})
 	if err != nil {
 		return nil, keyError(err, "rotate")
 	}
@@ -374,7 +388,7 @@ func (s *Service) RotateKey(ctx context.Context, owner string, ref keys.KeyRef) 
 			if n > 0 {
 				return errInUse
 			}
-			return nil
+			return record(ctx, "keys.retire", v.Version)
 		})
 		switch {
 		case errors.Is(err, errInUse):

@@ -252,7 +252,7 @@ func TestRotateAndDestroy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rot, err := f.svc.RotateKey(ctx, place.Owner, keys.KeyRef{})
+		rot, err := f.svc.RotateKey(ctx, place.Owner, keys.KeyRef{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
