@@ -9,6 +9,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -155,8 +156,8 @@ type File struct {
 	SHA256    string `json:"sha256"`
 	Format    string `json:"format,omitempty"`
 	// Schema is the file's table schema, for CSV and Parquet files.
-	Schema    []byte    `json:"schema,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Schema    json.RawMessage `json:"schema,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
 // VersionCreate opens a new version.

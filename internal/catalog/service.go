@@ -342,7 +342,19 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 			}
 		}
 	}
+	format := formatOf(filePath)
+	var prof *csvProfiler
+	if format == "csv" {
+		prof = newCSVProfiler(ctx)
+		r = io.TeeReader(r, prof)
+	}
 	o, err := s.Objects.Write(ctx, place, r, limit)
+	var schema []byte
+	if prof != nil {
+		schema = marshalSchema(prof.finish(err == nil))
+	} else if err == nil && format == "parquet" {
+		schema = marshalSchema(s.profileParquet(ctx, o))
+	}
 	if err != nil {
 		if enclave.ErrorCode(err) == enclave.CodeTooLarge && limit > 0 {
 			return nil, enclave.Errorf(enclave.CodeTooLarge, "the file would exceed project %s's storage quota (%d bytes left)", p.Name, limit)
@@ -353,8 +365,8 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 		s.Objects.Discard(context.WithoutCancel(ctx), o)
 		return nil, enclave.FieldError("sha256", "the content's SHA-256 is %s, not the %s expected: nothing was stored", o.SHA256, wantSHA256)
 	}
-	f := &File{VersionID: v.ID, Path: filePath, ObjectID: o.ID, Size: o.Size, SHA256: o.SHA256, Format: formatOf(filePath),
-		CreatedAt: s.Clock.Now()}
+	f := &File{VersionID: v.ID, Path: filePath, ObjectID: o.ID, Size: o.Size, SHA256: o.SHA256, Format: format,
+		Schema: schema, CreatedAt: s.Clock.Now()}
 	var replaced *File
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		cur, err := s.Store.GetVersion(ctx, d.ID, number) // committed meanwhile?
