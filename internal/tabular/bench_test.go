@@ -108,6 +108,23 @@ func BenchmarkBaselineReadCSV(b *testing.B) {
 	})
 }
 
+// BenchmarkReadCSVRows reads through CSVRows without profiling: the part
+// of a CSV profile that one goroutine must do.
+func BenchmarkReadCSVRows(b *testing.B) {
+	loadBenchData(b)
+	loop(b, len(benchData.csv), func() {
+		rows, err := NewCSVRows(bytes.NewReader(benchData.csv), ReaderOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
 func BenchmarkProfileParquet(b *testing.B) {
 	loadBenchData(b)
 	data := benchData.parquet

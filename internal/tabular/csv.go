@@ -243,6 +243,9 @@ func (g *guardReader) Read(p []byte) (int, error) {
 // the underlying reader.
 func (g *guardReader) translate(err error, lastLine int) error {
 	if errors.Is(err, errRecordTooLarge) {
+		if lastLine == 0 {
+			return limitError("line 1: the header is longer than the limit of %d bytes", g.max)
+		}
 		return limitError("the record after line %d is longer than the limit of %d bytes (an unclosed quote?)", lastLine, g.max)
 	}
 	return internalError(err, "reading the CSV file")

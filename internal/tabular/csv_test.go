@@ -38,6 +38,7 @@ func TestCSVErrors(t *testing.T) {
 		{"too many columns", "a,b,c,d\n", small, enclave.CodeTooLarge, "4 columns, more than the limit of 3"},
 		{"endless quoted field", "a,b\n1,\"" + strings.Repeat("x\n", 100000), small, enclave.CodeTooLarge, "the record after line 1 is longer than the limit of 1024 bytes"},
 		{"endless line", "a\n" + strings.Repeat("x", 200000), small, enclave.CodeTooLarge, "longer than the limit of 1024 bytes"},
+		{"endless header", strings.Repeat("x", 200000), small, enclave.CodeTooLarge, "line 1: the header is longer than the limit of 1024 bytes"},
 		{"delimiter option", "a,b\n", ReaderOptions{Delimiter: '"'}, enclave.CodeInvalidArgument, "cannot separate"},
 	}
 	for _, tt := range tests {

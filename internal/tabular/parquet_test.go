@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -364,5 +365,20 @@ func TestParquetCorruptBytes(t *testing.T) {
 		if err != nil && enclave.ErrorCode(err) == enclave.CodeInternal {
 			t.Errorf("case %d: internal error for a corrupt file: %v", i, err)
 		}
+	}
+}
+
+// Profile takes a Parquet file from a reader with random access and leaves
+// its position alone.
+func TestProfileParquetThroughProfile(t *testing.T) {
+	data := writeParquet(t, patients(100, 6), 50)
+	r := bytes.NewReader(data)
+	r.Seek(10, io.SeekStart)
+	s, err := Profile(context.Background(), r, DetectFormat("x.parquet", data[:64]), Options{})
+	if err != nil || s.Rows != 100 {
+		t.Fatalf("Profile: %v %+v", err, s)
+	}
+	if pos, _ := r.Seek(0, io.SeekCurrent); pos != 10 {
+		t.Errorf("position moved to %d", pos)
 	}
 }

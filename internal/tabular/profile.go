@@ -131,8 +131,15 @@ func Profile(ctx context.Context, r io.Reader, format Format, opts Options) (*Sc
 		if !okAt || !okSeek {
 			return nil, enclave.Errorf(enclave.CodeInvalidArgument, "a Parquet file needs random access: use ProfileParquet with an io.ReaderAt and its size")
 		}
+		pos, err := sk.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return nil, internalError(err, "finding the size of the Parquet file")
+		}
 		size, err := sk.Seek(0, io.SeekEnd)
 		if err != nil {
+			return nil, internalError(err, "finding the size of the Parquet file")
+		}
+		if _, err := sk.Seek(pos, io.SeekStart); err != nil {
 			return nil, internalError(err, "finding the size of the Parquet file")
 		}
 		return ProfileParquet(ctx, ra, size, opts)
