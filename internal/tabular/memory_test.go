@@ -183,7 +183,7 @@ func TestProfileParquetConstantMemory(t *testing.T) {
 	size := info.Size()
 
 	base := liveHeap()
-	sra := &samplingReaderAt{ra: f, every: 200}
+	sra := &samplingReaderAt{ra: f, every: 50}
 	s, err := ProfileParquet(context.Background(), sra, size, Options{})
 	if err != nil {
 		t.Fatal(err)

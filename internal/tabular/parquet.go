@@ -93,7 +93,10 @@ func openParquet(ra io.ReaderAt, size int64, limits Limits) (pf *parquetFile, er
 		return nil, err
 	}
 	defer recoverCorrupt(&err, "opening the Parquet file")
-	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	// A larger read buffer than parquet-go's 4 KiB: a ReaderAt over
+	// encrypted object storage pays per call.
+	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
+		parquet.ReadBufferSize(64<<10))
 	if err != nil {
 		return nil, enclave.Wrap(enclave.CodeInvalidArgument, err, "the Parquet file cannot be opened (corrupt file?)")
 	}

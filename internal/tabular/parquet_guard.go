@@ -282,8 +282,9 @@ func checkChunkPages(ra io.ReaderAt, size int64, md *format.ColumnMetaData, limi
 	for off := start; off < end; {
 		window := pageHeaderWindow
 		var n int
+		var w int64 // bytes of buf read from off
 		for {
-			w := min(int64(window), end-off)
+			w = min(int64(window), end-off)
 			if int(w) > len(buf) {
 				buf = make([]byte, w)
 			}
@@ -334,12 +335,19 @@ func checkChunkPages(ra io.ReaderAt, size int64, md *format.ColumnMetaData, limi
 		if md.Codec == format.Snappy && dataStart < off+comp {
 			// Snappy's block starts with the decoded length, which its
 			// decoder allocates up front.
-			var lenBuf [binary.MaxVarintLen32]byte
-			k := min(int64(len(lenBuf)), off+comp-dataStart)
-			if _, err := ra.ReadAt(lenBuf[:k], dataStart); err != nil {
-				return err
+			// off has moved past the header: the window began n bytes
+			// before it, and usually holds the length already.
+			k := min(int64(binary.MaxVarintLen32), off+comp-dataStart)
+			var lenBuf []byte
+			if at := dataStart - (off - int64(n)); at+k <= w {
+				lenBuf = buf[at : at+k]
+			} else {
+				lenBuf = make([]byte, k)
+				if _, err := ra.ReadAt(lenBuf, dataStart); err != nil {
+					return err
+				}
 			}
-			if v, m := binary.Uvarint(lenBuf[:k]); m <= 0 || v > uint64(limits.MaxPageBytes) {
+			if v, m := binary.Uvarint(lenBuf); m <= 0 || v > uint64(limits.MaxPageBytes) {
 				return limitError("a snappy page decoding to %d bytes exceeds the limit of %d", v, limits.MaxPageBytes)
 			}
 		}
