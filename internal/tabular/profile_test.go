@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -367,5 +368,44 @@ func TestParallelismSameProfile(t *testing.T) {
 		if !bytes.Equal(q, wantPQ) {
 			t.Errorf("Parquet profile with parallelism %d differs", p)
 		}
+	}
+}
+
+// In a wide CSV file all columns count distinct values at once, so they
+// share a budget of exact hashes.
+func TestDistinctBudgetWideFile(t *testing.T) {
+	const cols = 2048
+	var b strings.Builder
+	for j := range cols {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "c%d", j)
+	}
+	b.WriteByte('\n')
+	for i := range 600 {
+		for j := range cols {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%d", i)
+		}
+		b.WriteByte('\n')
+	}
+	s := profileCSV(t, b.String(), Options{ReaderOptions: ReaderOptions{Limits: Limits{MaxRecordBytes: 1 << 20}}})
+	// 2 Mi hashes over 2 × 2048 sets: 512 exact per set; 600 values are
+	// estimated.
+	c := s.Columns[cols-1]
+	if !c.DistinctApproximate || math.Abs(float64(c.DistinctCount)-600) > 18 {
+		t.Errorf("wide file: distinct %d approximate %v", c.DistinctCount, c.DistinctApproximate)
+	}
+	// A narrow file keeps the full limit.
+	var values []string
+	for i := range 600 {
+		values = append(values, strconv.Itoa(i))
+	}
+	c = column(t, profileCSV(t, csvOf(values...), Options{}), "v")
+	if c.DistinctApproximate || c.DistinctCount != 600 {
+		t.Errorf("narrow file: distinct %d approximate %v", c.DistinctCount, c.DistinctApproximate)
 	}
 }

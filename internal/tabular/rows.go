@@ -38,8 +38,7 @@ type Rows interface {
 // [DefaultLimits].
 type Limits struct {
 	// MaxColumns bounds the number of columns (CSV header fields, Parquet
-	// leaf columns). Profiling holds up to ~160 KiB per column while it
-	// counts distinct values exactly, so this also bounds its memory.
+	// leaf columns), and with them the profiler's per-column state.
 	MaxColumns int
 	// MaxFieldBytes bounds one CSV field.
 	MaxFieldBytes int
