@@ -44,7 +44,8 @@ func (s *Server) datasetRoutes() []route {
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/datasets", perm: "datasets/read", summary: "List and search a project's datasets",
 			tag: tag, out: datasetList, status: 200, handle: s.listDatasets,
 			query: append([]param{{"name", "names starting with this"}, {"tag", "tag key, or key=value"},
-				{"classification", "only this classification"}, {"area", "only this area"}}, pageQuery...)},
+				{"classification", "only this classification"}, {"area", "only this area"},
+				{"column", "only datasets with a table column of this name"}}, pageQuery...)},
 		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/datasets", perm: "datasets/write", summary: "Catalog a dataset (the caller becomes its data owner)",
 			tag: tag, in: datasetCreate, out: datasetOut, status: 201, handle: s.createDataset},
 		{method: "GET", pattern: datasetPath, perm: "datasets/read", summary: "A dataset's metadata", tag: tag, out: datasetOut, status: 200, handle: s.getDataset},
@@ -63,12 +64,42 @@ func (s *Server) datasetRoutes() []route {
 			tag:     tag, out: fileOut, status: 201, handle: s.putFile},
 		{method: "POST", pattern: versionPath + "/commit", perm: "datasets/contents/write", summary: "Commit a version: it becomes immutable",
 			tag: tag, out: versionOut, status: 200, handle: s.commitVersion},
+		{method: "GET", pattern: versionPath + "/lineage", perm: "datasets/read", summary: "Where a version came from and what was made from it",
+			tag: tag, out: LineageResponse{}, status: 200, handle: s.lineage},
+		{method: "GET", pattern: datasetPath + "/columns", perm: "datasets/read", summary: "A dataset's column labels",
+			tag: tag, out: map[string]catalog.ColumnLabel{}, status: 200, handle: s.columnLabels},
+		{method: "PUT", pattern: datasetPath + "/columns/{column}", perm: "datasets/write",
+			summary: "Label a column: direct-identifier, quasi-identifier, sensitive-attribute (empty removes the label)",
+			tag:     tag, in: LabelRequest{}, out: map[string]catalog.ColumnLabel{}, status: 200, handle: s.labelColumn},
+		{method: "DELETE", pattern: versionPath, perm: "datasets/write", summary: "Ask for a version's contents to be deleted (after its retention; another person approves)",
+			tag: tag, in: JustificationRequest{}, out: catalog.Request{}, status: 202, handle: s.requestVersionDeletion},
+		{method: "POST", pattern: versionPath + "/grants", perm: "datasets/contents/read",
+			summary: "Ask the data owner for time-boxed access to this production data from a dev environment",
+			tag:     tag, in: catalog.GrantRequest{}, out: catalog.Request{}, status: 201, handle: s.requestGrant},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests", perm: "datasets/read",
+			summary: "A project's data requests (grants, deletions, key destructions), newest first", tag: tag,
+			out: List[*catalog.Request]{}, status: 200, handle: s.listRequests, query: pageQuery},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests/{id}", perm: "datasets/read",
+			summary: "A data request", tag: tag, out: catalog.Request{}, status: 200, handle: s.getRequest},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests/{id}/approve", perm: "datasets/read",
+			summary: "Approve a request (never one's own; keys: another Platform Admin; grants: the data owner; deletions: someone who may catalog the dataset)",
+			tag:     tag, in: catalog.Decision{}, out: catalog.Request{}, status: 200, handle: s.decide(true)},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests/{id}/reject", perm: "datasets/read",
+			summary: "Reject a request (the same people as approve it)", tag: tag, in: catalog.Decision{}, out: catalog.Request{}, status: 200, handle: s.decide(false)},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests/{id}/cancel", perm: "datasets/read",
+			summary: "Withdraw one's own pending request", tag: tag, out: catalog.Request{}, status: 200, handle: s.cancelRequest},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/data-requests/{id}/copy", perm: "datasets/contents/read",
+			summary: "Use an approved grant: copy the version into the workspace area as a new dataset readable in the grant's environment until it expires",
+			tag:     tag, in: CopyRequest{}, out: datasetOut, status: 201, handle: s.copyUnderGrant},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/keys/destroy", perm: "keys/write",
+			summary: "Ask for a project's keys to be destroyed, making all its data unreadable for good (another Platform Admin approves)",
+			tag:     "keys", in: DestroyKeysRequest{}, out: catalog.Request{}, status: 202, handle: s.requestKeyDestruction},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/keys", perm: "keys/read",
 			summary: "The versions of a project's key-encryption key and the objects each protects", tag: "keys",
 			out: []catalog.KeyVersion{}, status: 200, handle: s.projectKeys},
 		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/keys/rotate", perm: "keys/write",
 			summary: "Rotate a project's key-encryption key: re-wrap every data key without re-encrypting data",
-			tag: "keys", out: objects.Rotation{}, status: 200, handle: s.rotateProjectKey},
+			tag:     "keys", out: objects.Rotation{}, status: 200, handle: s.rotateProjectKey},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}/datasets/{dataset}/versions/{version}/files/{path...}",
 			perm: "datasets/contents/read", stream: true,
 			summary: "Read a file in an environment (HTTP Range supported); refused when the data is classified above the environment's certification",
@@ -84,7 +115,7 @@ func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	ds, next, err := s.Catalog.ListDatasets(r.Context(), r.PathValue("zone"), r.PathValue("project"), catalog.Filter{
 		NamePrefix: q.Get("name"), Tag: q.Get("tag"), Classification: enclave.Classification(q.Get("classification")),
-		Area: catalog.Area(q.Get("area"))}, page)
+		Area: catalog.Area(q.Get("area")), Column: q.Get("column")}, page)
 	if err != nil {
 		return err
 	}
@@ -315,4 +346,170 @@ func (s *Server) rotateProjectKey(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, rot)
+}
+
+// LineageResponse is a version's lineage.
+type LineageResponse struct {
+	Parents  []catalog.LineageEdge `json:"parents"`
+	Children []catalog.LineageEdge `json:"children"`
+}
+
+// LabelRequest labels a column.
+type LabelRequest struct {
+	Label catalog.ColumnLabel `json:"label"`
+}
+
+// JustificationRequest says why.
+type JustificationRequest struct {
+	Justification string `json:"justification"`
+}
+
+// CopyRequest names the dataset a grant's copy becomes.
+type CopyRequest struct {
+	Name string `json:"name"`
+}
+
+// DestroyKeysRequest asks for a project's keys to be destroyed.
+type DestroyKeysRequest struct {
+	// Confirm repeats the project's name.
+	Confirm       string `json:"confirm"`
+	Justification string `json:"justification"`
+}
+
+func (s *Server) lineage(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	ps, cs, err := s.Catalog.Lineage(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n)
+	if err != nil {
+		return err
+	}
+	if ps == nil {
+		ps = []catalog.LineageEdge{}
+	}
+	if cs == nil {
+		cs = []catalog.LineageEdge{}
+	}
+	return writeJSON(w, http.StatusOK, LineageResponse{Parents: ps, Children: cs})
+}
+
+func (s *Server) columnLabels(w http.ResponseWriter, r *http.Request) error {
+	ls, err := s.Catalog.ColumnLabels(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ls)
+}
+
+func (s *Server) labelColumn(w http.ResponseWriter, r *http.Request) error {
+	var in LabelRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	ls, err := s.Catalog.LabelColumn(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), r.PathValue("column"), in.Label)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ls)
+}
+
+func (s *Server) requestVersionDeletion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in JustificationRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	q, err := s.Catalog.RequestVersionDeletion(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, in.Justification)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, q)
+}
+
+func (s *Server) requestGrant(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in catalog.GrantRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	q, err := s.Catalog.RequestGrant(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, q)
+}
+
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	qs, next, err := s.Catalog.ListRequests(r.Context(), r.PathValue("zone"), r.PathValue("project"), page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listOf(qs, next))
+}
+
+func (s *Server) getRequest(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.Catalog.GetRequest(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, q)
+}
+
+func (s *Server) decide(approve bool) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in catalog.Decision
+		if r.ContentLength != 0 {
+			if err := decodeJSON(r, &in); err != nil {
+				return err
+			}
+		}
+		q, err := s.Catalog.Decide(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("id"), approve, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, q)
+	}
+}
+
+func (s *Server) cancelRequest(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.Catalog.Cancel(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, q)
+}
+
+func (s *Server) copyUnderGrant(w http.ResponseWriter, r *http.Request) error {
+	var in CopyRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	d, err := s.Catalog.CopyUnderGrant(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("id"), in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) requestKeyDestruction(w http.ResponseWriter, r *http.Request) error {
+	var in DestroyKeysRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	q, err := s.Catalog.RequestKeyDestruction(r.Context(), r.PathValue("zone"), r.PathValue("project"), in.Confirm, in.Justification)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, q)
 }

@@ -3,12 +3,14 @@ package api_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
@@ -147,6 +149,161 @@ func TestDatasets(t *testing.T) {
 		evs := e.events("corrupt-read")
 		if len(evs) != 2 || evs[0] != "data.read" || evs[1] != "data.corrupt:failed" {
 			t.Fatalf("audit of the corrupt read: %v", evs)
+		}
+	})
+}
+
+// TestDataGovernance covers what needs a second person — production-data
+// grants, deletions after retention, key destruction — plus column labels,
+// lineage and search by column.
+func TestDataGovernance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1","max_classification":"restricted"}`, nil), 201)
+		const proj = "/zones/eu/projects/onc"
+		owner, olgaTOTP := e.enrolledUser("olga", "keeper of the cohort 42")
+		sci, samTOTP := e.enrolledUser("sam", "explorer of the cohort 7")
+		pat, patTOTP := e.enrolledUser("pat", "second pair of eyes 99")
+		e.grantRole("olga", "data-owner", proj)
+		e.grantRole("sam", "data-scientist", proj)
+		e.grantRole("pat", "platform-admin", "/")
+		asOwner, asSci, asPat := bearer(owner), bearer(sci), bearer(pat)
+		const ds = "/api/v1/zones/eu/projects/onc/datasets"
+		const reqs = "/api/v1/zones/eu/projects/onc/data-requests"
+		e.must(e.do("POST", ds, `{"name":"cohort","area":"raw","classification":"restricted","retention_days":1}`, asOwner), 201)
+		e.must(e.do("POST", ds+"/cohort/versions", "", asOwner), 201)
+		e.must(e.do("PUT", ds+"/cohort/versions/1/files/t.csv", "mrn,age,dx\n1,34,c50\n2,51,c61\n", asOwner), 201)
+		e.must(e.do("POST", ds+"/cohort/versions/1/commit", "", asOwner), 200)
+		var grant, deletion, destroy struct {
+			ID string `json:"id"`
+		}
+		read := func(name, env string) string {
+			return "/api/v1/zones/eu/projects/onc/environments/" + env + "/datasets/" + name + "/versions/1/files/t.csv"
+		}
+		steps(t, e, "gov1", []scenario{
+			{name: "label a direct identifier", method: "PUT", path: ds + "/cohort/columns/mrn", header: asOwner, body: `{"label":"direct-identifier"}`,
+				status: 200, contain: []string{`"mrn":"direct-identifier"`}, events: []string{"dataset.label"}},
+			{name: "label a quasi-identifier", method: "PUT", path: ds + "/cohort/columns/age", header: asOwner, body: `{"label":"quasi-identifier"}`,
+				status: 200, contain: []string{`"age":"quasi-identifier"`}, events: []string{"dataset.label"}},
+			{name: "unknown label", method: "PUT", path: ds + "/cohort/columns/dx", header: asOwner, body: `{"label":"secret"}`,
+				status: 400, code: "invalid_argument", field: "label"},
+			{name: "the scientist may not label", method: "PUT", path: ds + "/cohort/columns/dx", header: asSci, body: `{"label":"sensitive-attribute"}`,
+				status: 403, code: "permission_denied"},
+			{name: "labels", method: "GET", path: ds + "/cohort/columns", header: asSci, status: 200, contain: []string{`"mrn":"direct-identifier"`}},
+			{name: "search by column", method: "GET", path: ds + "?column=dx", header: asSci, status: 200, contain: []string{`"name":"cohort"`}},
+			{name: "search by a column nobody has", method: "GET", path: ds + "?column=ssn", header: asSci, status: 200, contain: []string{`"items":[]`}},
+			{name: "no grant needed where the data may be read", method: "POST", path: ds + "/cohort/versions/1/grants", header: asSci,
+				body: `{"environment":"prod","justification":"iterate on the model"}`, status: 409, code: "failed_precondition"},
+			{name: "a grant too long", method: "POST", path: ds + "/cohort/versions/1/grants", header: asSci,
+				body: `{"environment":"dev","justification":"iterate on the model","duration":"720h"}`, status: 400, code: "invalid_argument", field: "duration"},
+			{name: "the owner cannot ask herself", method: "POST", path: ds + "/cohort/versions/1/grants", header: asOwner,
+				body: `{"environment":"dev","justification":"iterate on the model"}`, status: 409, code: "failed_precondition"},
+			{name: "request a grant", method: "POST", path: ds + "/cohort/versions/1/grants", header: asSci,
+				body:   `{"environment":"dev","justification":"debug the feature pipeline on real edge cases","duration":"2h"}`,
+				status: 201, contain: []string{`"state":"pending"`, `"kind":"data-grant"`}, events: []string{"data.grant.request"}},
+		})
+		var list struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		e.mustJSON(e.do("GET", reqs, "", asOwner), 200, &list)
+		grant.ID = list.Items[0].ID
+		steps(t, e, "gov2", []scenario{
+			{name: "nobody approves their own", method: "POST", path: reqs + "/" + grant.ID + "/approve", header: asSci, status: 403, code: "permission_denied"},
+			{name: "an admin is not the data owner", method: "POST", path: reqs + "/" + grant.ID + "/approve", status: 403, code: "permission_denied"},
+			{name: "cannot copy before approval", method: "POST", path: reqs + "/" + grant.ID + "/copy", header: asSci, body: `{"name":"cohort-dev"}`,
+				status: 409, code: "failed_precondition"},
+			{name: "the data owner approves", method: "POST", path: reqs + "/" + grant.ID + "/approve", header: asOwner, body: `{"comment":"ok for two hours"}`,
+				status: 200, contain: []string{`"state":"approved"`, `"expires_at"`}, events: []string{"data.grant.approve"}},
+			{name: "only the requester copies", method: "POST", path: reqs + "/" + grant.ID + "/copy", header: asOwner, body: `{"name":"cohort-dev"}`,
+				status: 403, code: "permission_denied"},
+			{name: "copy into dev", method: "POST", path: reqs + "/" + grant.ID + "/copy", header: asSci, body: `{"name":"cohort-dev"}`,
+				status: 201, contain: []string{`"area":"workspace"`, `"classification":"restricted"`, `"grant_id":"` + grant.ID + `"`}, events: []string{"data.copy"}},
+			{name: "one copy per grant", method: "POST", path: reqs + "/" + grant.ID + "/copy", header: asSci, body: `{"name":"cohort-dev2"}`,
+				status: 409, code: "failed_precondition"},
+			{name: "the copy reads in dev", method: "GET", path: read("cohort-dev", "dev"), header: asSci, status: 200, contain: []string{"mrn,age,dx"},
+				events: []string{"data.read"}},
+			{name: "the source still does not", method: "GET", path: read("cohort", "dev"), header: asSci, status: 403, code: "permission_denied"},
+			{name: "lineage of the copy", method: "GET", path: ds + "/cohort-dev/versions/1/lineage", header: asSci, status: 200,
+				contain: []string{`"parents":[{"dataset":"cohort","project":"onc","version":1,"operation":"grant-copy"}]`}},
+			{name: "and of the source", method: "GET", path: ds + "/cohort/versions/1/lineage", header: asSci, status: 200,
+				contain: []string{`"children":[{"dataset":"cohort-dev"`}},
+			{name: "deletion refused while retention holds", method: "DELETE", path: ds + "/cohort/versions/1", header: asOwner,
+				body: `{"justification":"study closed, data no longer needed"}`, status: 409, code: "failed_precondition"},
+		})
+		// A request withdrawn, and one refused.
+		for i, decide := range []string{"cancel", "reject"} {
+			var q struct {
+				ID string `json:"id"`
+			}
+			e.mustJSON(e.do("POST", ds+"/cohort/versions/1/grants", `{"environment":"dev","justification":"one more look at the edge cases"}`, asSci), 201, &q)
+			who, want := asSci, "data.request.cancel"
+			if decide == "reject" {
+				who, want = asOwner, "data.grant.reject"
+			}
+			steps(t, e, fmt.Sprintf("gov-decide%d", i), []scenario{
+				{name: decide, method: "POST", path: reqs + "/" + q.ID + "/" + decide, header: who, status: 200,
+					contain: []string{`"state":"` + map[string]string{"cancel": "cancelled", "reject": "rejected"}[decide] + `"`}, events: []string{want}},
+			})
+		}
+		e.clock.Add(3 * time.Hour) // the grant has expired
+		steps(t, e, "gov3", []scenario{
+			{name: "the copy no longer reads in dev", method: "GET", path: read("cohort-dev", "dev"), header: asSci, status: 403, code: "permission_denied"},
+			{name: "but still where it may be read anyway", method: "GET", path: read("cohort-dev", "prod"), header: asSci, status: 200, events: []string{"data.read"}},
+		})
+		e.clock.Add(24 * time.Hour) // retention over; sessions too: sign in again
+		owner, sci, pat = e.signIn("olga", "keeper of the cohort 42", olgaTOTP), e.signIn("sam", "explorer of the cohort 7", samTOTP),
+			e.signIn("pat", "second pair of eyes 99", patTOTP)
+		e.adminToken = e.signIn("admin", e.adminPassword, e.adminTOTP)
+		asOwner, asSci, asPat = bearer(owner), bearer(sci), bearer(pat)
+		steps(t, e, "gov-del", []scenario{
+			{name: "ask to delete after the retention", method: "DELETE", path: ds + "/cohort/versions/1", header: asOwner,
+				body: `{"justification":"study closed, data no longer needed"}`, status: 202, contain: []string{`"kind":"version-deletion"`},
+				events: []string{"dataset.version.delete.request"}},
+		})
+		e.mustJSON(e.do("GET", reqs, "", nil), 200, &list)
+		deletion.ID = list.Items[0].ID
+		steps(t, e, "gov4", []scenario{
+			{name: "the requester may not approve the deletion", method: "POST", path: reqs + "/" + deletion.ID + "/approve", header: asOwner,
+				status: 403, code: "permission_denied"},
+			{name: "someone who may catalog approves it", method: "POST", path: reqs + "/" + deletion.ID + "/approve", status: 200,
+				contain: []string{`"state":"approved"`}, events: []string{"dataset.version.delete"}},
+			{name: "the version is a tombstone", method: "GET", path: ds + "/cohort/versions/1", header: asSci, status: 200,
+				contain: []string{`"state":"deleted"`, `"sha256"`}},
+			{name: "its contents are gone", method: "GET", path: read("cohort", "prod"), header: asSci, status: 409, code: "failed_precondition"},
+			{name: "keys: confirm with the project's name", method: "POST", path: "/api/v1/zones/eu/projects/onc/keys/destroy",
+				body: `{"confirm":"yes","justification":"project ended, data must be unrecoverable"}`, status: 400, code: "invalid_argument", field: "confirm"},
+			{name: "the data owner cannot destroy keys", method: "POST", path: "/api/v1/zones/eu/projects/onc/keys/destroy", header: asOwner,
+				body: `{"confirm":"onc","justification":"project ended, data must be unrecoverable"}`, status: 403, code: "permission_denied"},
+			{name: "ask to destroy the keys", method: "POST", path: "/api/v1/zones/eu/projects/onc/keys/destroy",
+				body:   `{"confirm":"onc","justification":"project ended, data must be unrecoverable"}`,
+				status: 202, contain: []string{`"kind":"key-destruction"`}, events: []string{"keys.destroy.request"}},
+		})
+		e.mustJSON(e.do("GET", reqs, "", nil), 200, &list)
+		destroy.ID = list.Items[0].ID
+		steps(t, e, "gov5", []scenario{
+			{name: "not by the same admin", method: "POST", path: reqs + "/" + destroy.ID + "/approve", status: 403, code: "permission_denied"},
+			{name: "not by the data owner", method: "POST", path: reqs + "/" + destroy.ID + "/approve", header: asOwner, status: 403, code: "permission_denied"},
+			{name: "a second platform admin approves", method: "POST", path: reqs + "/" + destroy.ID + "/approve", header: asPat,
+				status: 200, events: []string{"keys.destroy"}},
+			{name: "the data is unreadable for good", method: "GET", path: read("cohort-dev", "prod"), header: asSci, status: 409, code: "failed_precondition"},
+			{name: "nothing new can be stored", method: "POST", path: ds + "/cohort/versions", header: asOwner, status: 201, events: []string{"dataset.version.create"}},
+			{name: "uploads are refused", method: "PUT", path: ds + "/cohort/versions/2/files/x.csv", header: asOwner, body: "a\n1\n",
+				status: 409, code: "failed_precondition"},
+			{name: "decided requests stay decided", method: "POST", path: reqs + "/" + destroy.ID + "/reject", header: asPat, status: 409, code: "failed_precondition"},
+		})
+		// The bytes are gone too.
+		var files []string
+		filepath.WalkDir(filepath.Join(e.dataDir, "objects"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if len(files) != 0 {
+			t.Fatalf("files left after the keys were destroyed: %v", files)
 		}
 	})
 }

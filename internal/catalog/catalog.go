@@ -65,7 +65,11 @@ type Dataset struct {
 	Classification enclave.Classification `json:"classification"`
 	// RetentionDays is how long each version must be kept after it is
 	// committed (0: no retention).
-	RetentionDays int       `json:"retention_days"`
+	RetentionDays int `json:"retention_days"`
+	// GrantID names the production-data access grant this dataset is a
+	// copy under; it is readable in the grant's environment only while the
+	// grant lasts.
+	GrantID       string    `json:"grant_id,omitempty"`
 	LatestVersion int       `json:"latest_version"`
 	CreatedBy     string    `json:"created_by"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -125,6 +129,8 @@ type VersionState string
 const (
 	Open      VersionState = "open"
 	Committed VersionState = "committed"
+	// Deleted versions keep their number, hash and size; their files are gone.
+	Deleted VersionState = "deleted"
 )
 
 // Version is one immutable state of a dataset.
@@ -172,6 +178,9 @@ type Filter struct {
 	Tag            string // key or key=value
 	Classification enclave.Classification
 	Area           Area
+	// Column selects datasets whose latest committed version has a table
+	// with this column.
+	Column string
 }
 
 // Store keeps the catalog. Methods run in the caller's transaction when the
@@ -197,6 +206,47 @@ type Store interface {
 	GetFile(ctx context.Context, versionID, path string) (*File, error)
 	ListFiles(ctx context.Context, versionID string) ([]*File, error)
 	DeleteFile(ctx context.Context, versionID, path string) error
+	// MarkVersionDeleted turns a committed version into a tombstone.
+	MarkVersionDeleted(ctx context.Context, versionID string) error
+
+	// AddLineage records that a version was made from a parent by an operation.
+	AddLineage(ctx context.Context, versionID, parentID, operation string) error
+	// Lineage returns a version's parents and children.
+	Lineage(ctx context.Context, versionID string) (parents, children []LineageEdge, err error)
+
+	// SetColumnLabel labels a column of a dataset ("" removes the label).
+	SetColumnLabel(ctx context.Context, datasetID, column string, label ColumnLabel) error
+	ColumnLabels(ctx context.Context, datasetID string) (map[string]ColumnLabel, error)
+	// SetVersionColumns records the columns of a committed version's tables.
+	SetVersionColumns(ctx context.Context, versionID string, cols map[string]string) error
+}
+
+// LineageEdge links a version to another: which dataset and version, and
+// by what operation.
+type LineageEdge struct {
+	Dataset   string `json:"dataset"`
+	Project   string `json:"project"`
+	Version   int    `json:"version"`
+	Operation string `json:"operation"`
+}
+
+// ColumnLabel says how identifying a column is.
+type ColumnLabel string
+
+// The column labels.
+const (
+	DirectIdentifier   ColumnLabel = "direct-identifier"
+	QuasiIdentifier    ColumnLabel = "quasi-identifier"
+	SensitiveAttribute ColumnLabel = "sensitive-attribute"
+)
+
+// Validate checks a label ("" is valid: no label).
+func (l ColumnLabel) Validate() error {
+	switch l {
+	case "", DirectIdentifier, QuasiIdentifier, SensitiveAttribute:
+		return nil
+	}
+	return enclave.FieldError("label", "label must be direct-identifier, quasi-identifier or sensitive-attribute")
 }
 
 // MaxPathLen bounds a file path inside a version.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,11 @@ type Service struct {
 	Placement func(ctx context.Context, p *zone.Project) (objects.Placement, error)
 	// Quota returns a project's storage quota in bytes (0: none).
 	Quota func(p *zone.Project) int64
+	// Requests keeps the requests that need a second person.
+	Requests RequestStore
+	// Authorize checks a permission of the caller at a scope (the access
+	// service's), for rules a route's own permission cannot express.
+	Authorize func(ctx context.Context, perm, scope string) error
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -117,6 +123,9 @@ func (s *Service) ListDatasets(ctx context.Context, zoneName, project string, f 
 		return nil, "", err
 	}
 	if err := validateText("tag", f.Tag, 400); err != nil {
+		return nil, "", err
+	}
+	if err := validateText("column", f.Column, 256); err != nil {
 		return nil, "", err
 	}
 	p, err := s.Zones.GetProject(ctx, zoneName, project)
@@ -441,6 +450,9 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 		if err := s.Store.CommitVersion(ctx, v); err != nil {
 			return err
 		}
+		if err := s.Store.SetVersionColumns(ctx, v.ID, columnsOf(files)); err != nil {
+			return err
+		}
 		v.Files, out = files, v
 		return s.record(ctx, d, "dataset.version.commit", map[string]any{"version": v.Number, "sha256": v.SHA256,
 			"files": v.FileCount, "size": v.Size})
@@ -547,7 +559,11 @@ func (s *Service) OpenFile(ctx context.Context, zoneName, project, env, name str
 	if e.State != zone.Active {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "environment %s is %s", e.Name, e.State)
 	}
-	if !d.Classification.AtMost(e.CertifiedClassification) {
+	if d.GrantID != "" {
+		if err := s.grantAllows(ctx, d, string(e.Name)); err != nil {
+			return nil, err
+		}
+	} else if !d.Classification.AtMost(e.CertifiedClassification) {
 		return nil, enclave.Errorf(enclave.CodePermissionDenied,
 			"%s is %s data; environment %s is certified for data up to %s, so it cannot be read there whatever the role",
 			d.Name, d.Classification, e.Name, e.CertifiedClassification)
@@ -662,4 +678,101 @@ func redactKeyURI(u string) string {
 		return u[:i] + "?…"
 	}
 	return u
+}
+
+// grantAllows decides a read of a copy made under a grant: only in the
+// grant's environment, only while it lasts (or where the data could be read
+// anyway).
+func (s *Service) grantAllows(ctx context.Context, d *Dataset, env string) error {
+	e, err := s.Zones.GetEnvironment(ctx, d.Zone, d.Project, env)
+	if err != nil {
+		return err
+	}
+	if d.Classification.AtMost(e.CertifiedClassification) {
+		return nil
+	}
+	r, err := s.Requests.GetRequest(ctx, d.ProjectID, d.GrantID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.State != Approved || r.ExpiresAt == nil:
+		return enclave.Errorf(enclave.CodePermissionDenied, "%s is a copy under grant %s, which is %s", d.Name, r.ID, r.State)
+	case r.Environment != env:
+		return enclave.Errorf(enclave.CodePermissionDenied, "%s may be read only in %s, under grant %s", d.Name, r.Environment, r.ID)
+	case !s.Clock.Now().Before(*r.ExpiresAt):
+		return enclave.Errorf(enclave.CodePermissionDenied, "the grant for %s expired on %s", d.Name, r.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// columnsOf collects the columns of a version's tables, by name.
+func columnsOf(files []*File) map[string]string {
+	cols := map[string]string{}
+	for _, f := range files {
+		if len(f.Schema) == 0 {
+			continue
+		}
+		var sc struct {
+			Columns []struct {
+				Name string `json:"name"`
+				Type string `json:"type"`
+			} `json:"columns"`
+		}
+		if json.Unmarshal(f.Schema, &sc) != nil {
+			continue
+		}
+		for _, c := range sc.Columns {
+			if _, ok := cols[c.Name]; !ok {
+				cols[c.Name] = c.Type
+			}
+		}
+	}
+	return cols
+}
+
+// Lineage returns where a version came from and what was made from it.
+func (s *Service) Lineage(ctx context.Context, zoneName, project, name string, number int) (parents, children []LineageEdge, err error) {
+	_, v, err := s.version(ctx, zoneName, project, name, number)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Store.Lineage(ctx, v.ID)
+}
+
+// LabelColumn labels (or, with "", unlabels) a column of a dataset.
+func (s *Service) LabelColumn(ctx context.Context, zoneName, project, name, column string, label ColumnLabel) (map[string]ColumnLabel, error) {
+	if err := label.Validate(); err != nil {
+		return nil, err
+	}
+	if column == "" || len(column) > 256 {
+		return nil, enclave.FieldError("column", "column must be 1 to 256 bytes")
+	}
+	if err := validateText("column", column, 256); err != nil {
+		return nil, err
+	}
+	var out map[string]ColumnLabel
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, err := s.GetDataset(ctx, zoneName, project, name)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SetColumnLabel(ctx, d.ID, column, label); err != nil {
+			return err
+		}
+		if out, err = s.Store.ColumnLabels(ctx, d.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, d, "dataset.label", map[string]any{"column": column, "label": label})
+	})
+	return out, err
+}
+
+// ColumnLabels returns a dataset's column labels.
+func (s *Service) ColumnLabels(ctx context.Context, zoneName, project, name string) (map[string]ColumnLabel, error) {
+	d, err := s.GetDataset(ctx, zoneName, project, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.ColumnLabels(ctx, d.ID)
 }

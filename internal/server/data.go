@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/buckets"
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/config"
@@ -66,7 +67,10 @@ func newDataServices(svc *Services, db *sqlstore.DB, clock enclave.Clock, cfg co
 	svc.Objects = &objects.Service{Store: &sqlstore.ObjectStore{DB: db}, Buckets: set, Keys: h, KEKs: kekStore, Tx: db,
 		Clock: clock, DefaultKey: keys.KeyRef{Provider: localKeyring, KeyURI: platformKeyURI}}
 	svc.Catalog = &catalog.Service{Store: &sqlstore.CatalogStore{DB: db}, Zones: svc.Zones, Objects: svc.Objects, Tx: db,
-		Audit: svc.Audit, Clock: clock,
+		Audit: svc.Audit, Clock: clock, Requests: &sqlstore.RequestStore{DB: db},
+		Authorize: func(ctx context.Context, perm, scope string) error {
+			return svc.Access.Authorize(ctx, access.Permission(perm), access.Scope(scope))
+		},
 		Placement: func(ctx context.Context, p *zone.Project) (objects.Placement, error) {
 			return placement(cfg, p), nil
 		},

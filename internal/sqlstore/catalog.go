@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/enclave"
@@ -16,7 +17,7 @@ type CatalogStore struct{ DB *DB }
 var _ catalog.Store = (*CatalogStore)(nil)
 
 const datasetCols = `d.id, z.name, p.name, d.zone_id, d.project_id, d.name, d.area, d.owner_id, d.owner_name, d.description, d.tags,
-	d.classification, d.retention_days, d.latest_version, d.created_by, d.created_at, d.updated_at`
+	d.classification, d.retention_days, d.latest_version, d.created_by, d.created_at, d.updated_at, d.grant_id`
 
 const datasetFrom = ` FROM datasets d JOIN projects p ON p.id = d.project_id JOIN zones z ON z.id = d.zone_id`
 
@@ -25,7 +26,7 @@ func scanDataset(r scanner) (*catalog.Dataset, error) {
 	var tags string
 	var created, updated int64
 	if err := r.Scan(&d.ID, &d.Zone, &d.Project, &d.ZoneID, &d.ProjectID, &d.Name, &d.Area, &d.OwnerID, &d.OwnerName,
-		&d.Description, &tags, &d.Classification, &d.RetentionDays, &d.LatestVersion, &d.CreatedBy, &created, &updated); err != nil {
+		&d.Description, &tags, &d.Classification, &d.RetentionDays, &d.LatestVersion, &d.CreatedBy, &created, &updated, &d.GrantID); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
@@ -42,9 +43,9 @@ func (s *CatalogStore) CreateDataset(ctx context.Context, d *catalog.Dataset) er
 		return err
 	}
 	_, err = s.DB.exec(ctx, `INSERT INTO datasets (id, zone_id, project_id, name, area, owner_id, owner_name, description, tags,
-		classification, retention_days, latest_version, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.ZoneID, d.ProjectID, d.Name, d.Area, d.OwnerID, d.OwnerName,
-		d.Description, string(tags), d.Classification, d.RetentionDays, d.LatestVersion, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt))
+		classification, retention_days, latest_version, created_by, created_at, updated_at, grant_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.ZoneID, d.ProjectID, d.Name, d.Area, d.OwnerID, d.OwnerName,
+		d.Description, string(tags), d.Classification, d.RetentionDays, d.LatestVersion, d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt), d.GrantID)
 	return s.DB.translate(err, "dataset "+d.Name)
 }
 
@@ -73,8 +74,10 @@ func (s *CatalogStore) ListDatasets(ctx context.Context, projectID string, f cat
 	rows, err := s.DB.query(ctx, `SELECT `+datasetCols+datasetFrom+` WHERE d.project_id = ? AND d.name > ?
 		AND (? = '' OR d.name LIKE ? ESCAPE '\') AND (? = '' OR d.tags LIKE ? ESCAPE '\')
 		AND (? = '' OR d.classification = ?) AND (? = '' OR d.area = ?)
+		AND (? = '' OR EXISTS (SELECT 1 FROM version_columns vc JOIN dataset_versions v ON v.id = vc.version_id
+			WHERE v.dataset_id = d.id AND v.state = 'committed' AND vc.name = ?))
 		ORDER BY d.name LIMIT ?`, projectID, after, f.NamePrefix, escapeLike(f.NamePrefix)+"%", tagPattern, tagPattern,
-		string(f.Classification), string(f.Classification), string(f.Area), string(f.Area), limit)
+		string(f.Classification), string(f.Classification), string(f.Area), string(f.Area), f.Column, f.Column, limit)
 	if err != nil {
 		return nil, s.DB.translate(err, "datasets")
 	}
@@ -222,4 +225,165 @@ func (s *CatalogStore) ListFiles(ctx context.Context, versionID string) ([]*cata
 func (s *CatalogStore) DeleteFile(ctx context.Context, versionID, path string) error {
 	_, err := s.DB.exec(ctx, `DELETE FROM dataset_files WHERE version_id = ? AND path = ?`, versionID, path)
 	return s.DB.translate(err, "file "+path)
+}
+
+// MarkVersionDeleted implements catalog.Store.
+func (s *CatalogStore) MarkVersionDeleted(ctx context.Context, versionID string) error {
+	res, err := s.DB.exec(ctx, `UPDATE dataset_versions SET state = ? WHERE id = ? AND state = ?`, catalog.Deleted, versionID, catalog.Committed)
+	if err != nil {
+		return s.DB.translate(err, "dataset version")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return enclave.Errorf(enclave.CodeConflict, "the version is not committed")
+	}
+	return nil
+}
+
+// AddLineage implements catalog.Store.
+func (s *CatalogStore) AddLineage(ctx context.Context, versionID, parentID, operation string) error {
+	_, err := s.DB.exec(ctx, `INSERT INTO dataset_lineage (version_id, parent_version_id, operation) VALUES (?, ?, ?)`, versionID, parentID, operation)
+	return s.DB.translate(err, "lineage")
+}
+
+// Lineage implements catalog.Store.
+func (s *CatalogStore) Lineage(ctx context.Context, versionID string) (parents, children []catalog.LineageEdge, err error) {
+	q := func(join, where string) ([]catalog.LineageEdge, error) {
+		rows, err := s.DB.query(ctx, `SELECT d.name, p.name, v.number, l.operation FROM dataset_lineage l
+			JOIN dataset_versions v ON v.id = l.`+join+` JOIN datasets d ON d.id = v.dataset_id JOIN projects p ON p.id = d.project_id
+			WHERE l.`+where+` = ? ORDER BY d.name, v.number`, versionID)
+		if err != nil {
+			return nil, s.DB.translate(err, "lineage")
+		}
+		return collect(rows, func(r scanner) (catalog.LineageEdge, error) {
+			var e catalog.LineageEdge
+			err := r.Scan(&e.Dataset, &e.Project, &e.Version, &e.Operation)
+			return e, err
+		}, s.DB, "lineage")
+	}
+	if parents, err = q("parent_version_id", "version_id"); err != nil {
+		return nil, nil, err
+	}
+	children, err = q("version_id", "parent_version_id")
+	return parents, children, err
+}
+
+// SetColumnLabel implements catalog.Store.
+func (s *CatalogStore) SetColumnLabel(ctx context.Context, datasetID, column string, label catalog.ColumnLabel) error {
+	if label == "" {
+		_, err := s.DB.exec(ctx, `DELETE FROM dataset_columns WHERE dataset_id = ? AND name = ?`, datasetID, column)
+		return s.DB.translate(err, "column label")
+	}
+	_, err := s.DB.exec(ctx, `INSERT INTO dataset_columns (dataset_id, name, label) VALUES (?, ?, ?)
+		ON CONFLICT (dataset_id, name) DO UPDATE SET label = excluded.label`, datasetID, column, label)
+	return s.DB.translate(err, "column label")
+}
+
+// ColumnLabels implements catalog.Store.
+func (s *CatalogStore) ColumnLabels(ctx context.Context, datasetID string) (map[string]catalog.ColumnLabel, error) {
+	rows, err := s.DB.query(ctx, `SELECT name, label FROM dataset_columns WHERE dataset_id = ? ORDER BY name`, datasetID)
+	if err != nil {
+		return nil, s.DB.translate(err, "column labels")
+	}
+	defer rows.Close()
+	out := map[string]catalog.ColumnLabel{}
+	for rows.Next() {
+		var n string
+		var l catalog.ColumnLabel
+		if err := rows.Scan(&n, &l); err != nil {
+			return nil, s.DB.translate(err, "column labels")
+		}
+		out[n] = l
+	}
+	return out, s.DB.translate(rows.Err(), "column labels")
+}
+
+// SetVersionColumns implements catalog.Store.
+func (s *CatalogStore) SetVersionColumns(ctx context.Context, versionID string, cols map[string]string) error {
+	for name, typ := range cols {
+		if _, err := s.DB.exec(ctx, `INSERT INTO version_columns (version_id, name, type) VALUES (?, ?, ?) ON CONFLICT (version_id, name) DO NOTHING`,
+			versionID, name, typ); err != nil {
+			return s.DB.translate(err, "version columns")
+		}
+	}
+	return nil
+}
+
+// RequestStore implements catalog.RequestStore.
+type RequestStore struct{ DB *DB }
+
+var _ catalog.RequestStore = (*RequestStore)(nil)
+
+const requestCols = `r.id, r.kind, r.project_id, r.scope, r.dataset_id, COALESCE(d.name, ''), r.version, r.environment, r.justification,
+	r.duration_seconds, r.state, r.requested_by, r.requester_name, r.decided_by, r.decider_name, r.comment, r.created_at, r.decided_at,
+	r.expires_at, r.used_at`
+
+const requestFrom = ` FROM data_requests r LEFT JOIN datasets d ON d.id = r.dataset_id`
+
+func optMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
+}
+
+func optTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func scanRequest(r scanner) (*catalog.Request, error) {
+	var q catalog.Request
+	var dur, created int64
+	var decided, expires, used sql.NullInt64
+	if err := r.Scan(&q.ID, &q.Kind, &q.ProjectID, &q.Scope, &q.DatasetID, &q.Dataset, &q.Version, &q.Environment, &q.Justification,
+		&dur, &q.State, &q.RequestedBy, &q.RequesterName, &q.DecidedBy, &q.DeciderName, &q.Comment, &created, &decided, &expires, &used); err != nil {
+		return nil, err
+	}
+	q.Duration = catalog.Duration(time.Duration(dur) * time.Second)
+	q.CreatedAt, q.DecidedAt, q.ExpiresAt, q.UsedAt = fromMicros(created), optTime(decided), optTime(expires), optTime(used)
+	return &q, nil
+}
+
+// CreateRequest implements catalog.RequestStore.
+func (s *RequestStore) CreateRequest(ctx context.Context, q *catalog.Request) error {
+	_, err := s.DB.exec(ctx, `INSERT INTO data_requests (id, kind, project_id, scope, dataset_id, version, environment, justification,
+		duration_seconds, state, requested_by, requester_name, decided_by, decider_name, comment, created_at, decided_at, expires_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, q.ID, q.Kind, q.ProjectID, q.Scope, q.DatasetID, q.Version,
+		q.Environment, q.Justification, int64(time.Duration(q.Duration)/time.Second), q.State, q.RequestedBy, q.RequesterName, q.DecidedBy,
+		q.DeciderName, q.Comment, micros(q.CreatedAt), optMicros(q.DecidedAt), optMicros(q.ExpiresAt), optMicros(q.UsedAt))
+	return s.DB.translate(err, "request")
+}
+
+// GetRequest implements catalog.RequestStore.
+func (s *RequestStore) GetRequest(ctx context.Context, projectID, id string) (*catalog.Request, error) {
+	q, err := scanRequest(s.DB.queryRow(ctx, `SELECT `+requestCols+requestFrom+` WHERE r.project_id = ? AND r.id = ?`, projectID, id))
+	return q, s.DB.translate(err, "request")
+}
+
+// ListRequests implements catalog.RequestStore: newest first (IDs are
+// time-ordered).
+func (s *RequestStore) ListRequests(ctx context.Context, projectID, after string, limit int) ([]*catalog.Request, error) {
+	rows, err := s.DB.query(ctx, `SELECT `+requestCols+requestFrom+` WHERE r.project_id = ? AND (? = '' OR r.id < ?) ORDER BY r.id DESC LIMIT ?`,
+		projectID, after, after, limit)
+	if err != nil {
+		return nil, s.DB.translate(err, "requests")
+	}
+	return collect(rows, scanRequest, s.DB, "requests")
+}
+
+// UpdateRequest implements catalog.RequestStore.
+func (s *RequestStore) UpdateRequest(ctx context.Context, q *catalog.Request, from catalog.RequestState) error {
+	res, err := s.DB.exec(ctx, `UPDATE data_requests SET state = ?, decided_by = ?, decider_name = ?, comment = ?, decided_at = ?,
+		expires_at = ?, used_at = ? WHERE id = ? AND state = ? AND (CAST(? AS BIGINT) IS NULL OR used_at IS NULL)`, q.State, q.DecidedBy,
+		q.DeciderName, q.Comment, optMicros(q.DecidedAt), optMicros(q.ExpiresAt), optMicros(q.UsedAt), q.ID, from, optMicros(q.UsedAt))
+	if err != nil {
+		return s.DB.translate(err, "request")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return enclave.Errorf(enclave.CodeConflict, "the request changed meanwhile; look again")
+	}
+	return nil
 }

@@ -59,8 +59,11 @@ DECLARE
     vid TEXT;
 BEGIN
     IF TG_TABLE_NAME = 'dataset_versions' THEN
-        IF OLD.state = 'committed' AND (NEW.sha256 <> OLD.sha256 OR NEW.size <> OLD.size OR NEW.state <> OLD.state
-            OR NEW.number <> OLD.number OR NEW.dataset_id <> OLD.dataset_id) THEN
+        -- A committed version changes only to deleted (after its retention,
+        -- with approval), keeping its number, hash and size as a tombstone.
+        IF OLD.state IN ('committed', 'deleted') AND (NEW.sha256 <> OLD.sha256 OR NEW.size <> OLD.size
+            OR NEW.number <> OLD.number OR NEW.dataset_id <> OLD.dataset_id
+            OR (NEW.state <> OLD.state AND NOT (OLD.state = 'committed' AND NEW.state = 'deleted'))) THEN
             RAISE EXCEPTION 'dataset version is committed and immutable';
         END IF;
         RETURN NEW;

@@ -59,11 +59,15 @@ BEGIN SELECT RAISE(ABORT, 'dataset version is committed and immutable'); END;
 CREATE TRIGGER dataset_files_immutable_delete BEFORE DELETE ON dataset_files
 WHEN (SELECT state FROM dataset_versions WHERE id = OLD.version_id) = 'committed'
 BEGIN SELECT RAISE(ABORT, 'dataset version is committed and immutable'); END;
+-- A committed version changes only to deleted (after its retention, with
+-- approval), keeping its number, hash and size as a tombstone; then its
+-- files may go.
 CREATE TRIGGER dataset_files_immutable_insert BEFORE INSERT ON dataset_files
 WHEN (SELECT state FROM dataset_versions WHERE id = NEW.version_id) = 'committed'
 BEGIN SELECT RAISE(ABORT, 'dataset version is committed and immutable'); END;
 CREATE TRIGGER dataset_versions_immutable BEFORE UPDATE ON dataset_versions
-WHEN OLD.state = 'committed' AND (NEW.sha256 <> OLD.sha256 OR NEW.size <> OLD.size OR NEW.state <> OLD.state OR NEW.number <> OLD.number OR NEW.dataset_id <> OLD.dataset_id)
+WHEN OLD.state IN ('committed', 'deleted') AND (NEW.sha256 <> OLD.sha256 OR NEW.size <> OLD.size OR NEW.number <> OLD.number
+    OR NEW.dataset_id <> OLD.dataset_id OR (NEW.state <> OLD.state AND NOT (OLD.state = 'committed' AND NEW.state = 'deleted')))
 BEGIN SELECT RAISE(ABORT, 'dataset version is committed and immutable'); END;
 
 -- +goose Down
