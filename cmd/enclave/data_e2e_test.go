@@ -141,6 +141,9 @@ func TestDataThroughBinary(t *testing.T) {
 			small := filepath.Join(t.TempDir(), "notes.csv")
 			os.WriteFile(small, []byte("id,finding\n1,none\n"), 0o600)
 
+			// Sign-ins hash passwords with 64 MiB each; the server hands that
+			// back a second after the last one. Measure the transfers alone.
+			time.Sleep(2 * time.Second)
 			rss := sampleRSS(s.cmd.Process.Pid)
 			start := time.Now()
 			out := olga.ok(append([]string{"data", "upload", "scans", src, small, "-o", "json"}, p...)...)
@@ -220,9 +223,47 @@ func TestDataThroughBinary(t *testing.T) {
 			if out := olga.ok(append([]string{"data", "download", "scans", "--version", "1", "--env", "prod", "--file", "notes.csv", "--out", "-"}, p...)...); out != "id,finding\n1,none\n" {
 				t.Fatalf("download after rotation: %q", out)
 			}
+			if out := olga.ok(append([]string{"data", "label", "scans", "finding", "sensitive-attribute"}, p...)...); !strings.Contains(out, "finding\tsensitive-attribute") {
+				t.Fatalf("label: %q", out)
+			}
+			if out := olga.ok(append([]string{"data", "lineage", "scans", "--version", "1"}, p...)...); !strings.Contains(out, "DIRECTION") {
+				t.Fatalf("lineage: %q", out)
+			}
 			// The reads were recorded as sensitive-data accesses.
 			if out := admin.ok("audit", "search", "--action", "data.read", "-o", "json"); strings.Count(out, `"action": "data.read"`)+strings.Count(out, `"action":"data.read"`) < 3 {
 				t.Fatalf("data.read records: %s", out)
+			}
+			// Crypto-shredding: asked by one Platform Admin, approved by another.
+			pw2 := "second-pair-of-eyes-harbour"
+			admin.okIn(pw2+"\n", "user", "create", "pat", "--password-stdin")
+			pat := newCLI(t)
+			pat.password = pw2
+			pat.run(pw2+"\n", "login", "--server", s.url, "--ca-file", s.caFile, "--name", "pat")
+			pat.enrol()
+			pat.signIn("pat")
+			admin.ok("access", "grant", "--user", "pat", "--role", "platform-admin", "--scope", "/")
+			var req struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(admin.ok(append([]string{"keys", "destroy", "--confirm", "onc", "--justification", "study over, data must be gone", "-o", "json"}, p...)...)), &req); err != nil || req.ID == "" {
+				t.Fatalf("keys destroy: %v", err)
+			}
+			if _, errOut, code := admin.run("", append([]string{"data", "requests", "approve", req.ID}, p...)...); code == 0 || !strings.Contains(errOut, "own request") {
+				t.Fatalf("own approval: exit %d %s", code, errOut)
+			}
+			pat.ok(append([]string{"data", "requests", "approve", req.ID}, p...)...)
+			if _, errOut, code := olga.run("", append([]string{"data", "download", "scans", "--version", "1", "--env", "prod", "--file", "notes.csv", "--out", "-"}, p...)...); code == 0 || !strings.Contains(errOut, "destroyed") {
+				t.Fatalf("download after destruction: exit %d %s", code, errOut)
+			}
+			var left int
+			filepath.WalkDir(filepath.Join(dataDir, "objects"), func(path string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && !strings.HasSuffix(path, ".attrs") {
+					left++
+				}
+				return nil
+			})
+			if left != 0 {
+				t.Fatalf("%d stored files left after crypto-shredding", left)
 			}
 		})
 	}

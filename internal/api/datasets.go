@@ -64,6 +64,9 @@ func (s *Server) datasetRoutes() []route {
 			tag:     tag, out: fileOut, status: 201, handle: s.putFile},
 		{method: "POST", pattern: versionPath + "/commit", perm: "datasets/contents/write", summary: "Commit a version: it becomes immutable",
 			tag: tag, out: versionOut, status: 200, handle: s.commitVersion},
+		{method: "POST", pattern: versionPath + "/tier", perm: "datasets/write",
+			summary: "Move a committed version's files to the hot or cold storage tier, where the backend has one",
+			tag: tag, in: TierRequest{}, out: versionOut, status: 200, handle: s.setTier},
 		{method: "GET", pattern: versionPath + "/lineage", perm: "datasets/read", summary: "Where a version came from and what was made from it",
 			tag: tag, out: LineageResponse{}, status: 200, handle: s.lineage},
 		{method: "GET", pattern: datasetPath + "/columns", perm: "datasets/read", summary: "A dataset's column labels",
@@ -512,4 +515,25 @@ func (s *Server) requestKeyDestruction(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, q)
+}
+
+// TierRequest names a storage tier.
+type TierRequest struct {
+	Tier string `json:"tier"`
+}
+
+func (s *Server) setTier(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in TierRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Catalog.SetVersionTier(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, in.Tier)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
 }

@@ -370,12 +370,7 @@ func (s *Service) Decide(ctx context.Context, zoneName, project, id string, appr
 	// entry they are unreachable already, and the sweeper finishes what a
 	// crash interrupts.
 	if purgeOwner != "" {
-		for {
-			n, err := s.Objects.Purge(context.WithoutCancel(ctx), purgeOwner, 500)
-			if err != nil || n == 0 {
-				break
-			}
-		}
+		_, _ = s.Objects.Purge(context.WithoutCancel(ctx), purgeOwner)
 	}
 	for _, id := range dropObjects {
 		s.dropObject(ctx, id)

@@ -776,3 +776,43 @@ func (s *Service) ColumnLabels(ctx context.Context, zoneName, project, name stri
 	}
 	return s.Store.ColumnLabels(ctx, d.ID)
 }
+
+// SetVersionTier moves a committed version's files to a storage tier (cold
+// for old versions, where the backend has one; the local directory has
+// none and says so).
+func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name string, number int, tier string) (*Version, error) {
+	if tier != objects.TierHot && tier != objects.TierCold {
+		return nil, enclave.FieldError("tier", "tier must be hot or cold")
+	}
+	d, v, err := s.version(ctx, zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	if v.State != Committed {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is %s", v.Number, d.Name, v.State)
+	}
+	files, err := s.Store.ListFiles(ctx, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		o, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
+		if err != nil {
+			return nil, err
+		}
+		if o.Tier == tier {
+			continue
+		}
+		if err := s.Objects.SetTier(ctx, o, tier); err != nil {
+			return nil, err
+		}
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.record(ctx, d, "dataset.version.tier", map[string]any{"version": v.Number, "tier": tier, "files": len(files)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.Files = files
+	return v, nil
+}

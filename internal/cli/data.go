@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -82,7 +83,8 @@ func NewDataCommand(app *App) *cobra.Command {
 		RunE:    showHelp,
 	}
 	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
-		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app))
+		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app), newDataLineageCommand(app),
+		newDataLabelCommand(app), newDataRequestsCommand(app))
 	return cmd
 }
 
@@ -496,4 +498,138 @@ func (p *progressReader) done() {
 		p.print("\r")
 		fmt.Fprintln(p.w)
 	}
+}
+
+// lineageRow is one edge of a version's lineage, with its direction.
+type lineageRow struct {
+	dir string
+	catalog.LineageEdge
+}
+
+var lineageColumns = []column[lineageRow]{
+	{"DIRECTION", func(e lineageRow) string { return e.dir }},
+	{"DATASET", func(e lineageRow) string { return e.Project + "/" + e.Dataset }},
+	{"VERSION", func(e lineageRow) string { return strconv.Itoa(e.Version) }},
+	{"OPERATION", func(e lineageRow) string { return e.Operation }},
+}
+
+func newDataLineageCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	var version int
+	cmd := &cobra.Command{
+		Use:     "lineage DATASET --version N --zone ZONE --project PROJECT",
+		Short:   "Show where a version came from and what was made from it",
+		Args:    exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project", "version") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			l, err := c.Lineage(cmd.Context(), zoneName, project, args[0], version)
+			if err != nil {
+				return err
+			}
+			if app.Output != formatTable {
+				return printItem(app, l, nil)
+			}
+			var rows []lineageRow
+			for _, e := range l.Parents {
+				rows = append(rows, lineageRow{"from", e})
+			}
+			for _, e := range l.Children {
+				rows = append(rows, lineageRow{"to", e})
+			}
+			return printList(app, rows, lineageColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().IntVar(&version, "version", 0, "version (required)")
+	return cmd
+}
+
+func newDataLabelCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	cmd := &cobra.Command{
+		Use:     "label DATASET COLUMN direct-identifier|quasi-identifier|sensitive-attribute|none --zone ZONE --project PROJECT",
+		Short:   "Label a column of a dataset (none removes the label)",
+		Args:    exactArgs(3),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			label := catalog.ColumnLabel(args[2])
+			if label == "none" {
+				label = ""
+			}
+			ls, err := c.LabelColumn(cmd.Context(), zoneName, project, args[0], args[1], label)
+			if err != nil {
+				return err
+			}
+			if app.Output != formatTable {
+				return printItem(app, ls, nil)
+			}
+			names := make([]string, 0, len(ls))
+			for n := range ls {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(app.Stdout, "%s\t%s\n", n, ls[n])
+			}
+			return nil
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	return cmd
+}
+
+var requestColumns = []column[*catalog.Request]{
+	{"ID", func(r *catalog.Request) string { return r.ID }},
+	{"KIND", func(r *catalog.Request) string { return string(r.Kind) }},
+	{"STATE", func(r *catalog.Request) string { return string(r.State) }},
+	{"DATASET", func(r *catalog.Request) string {
+		if r.Dataset == "" {
+			return ""
+		}
+		return r.Dataset + " v" + strconv.Itoa(r.Version)
+	}},
+	{"REQUESTER", func(r *catalog.Request) string { return r.RequesterName }},
+	{"DECIDER", func(r *catalog.Request) string { return r.DeciderName }},
+	{"CREATED", func(r *catalog.Request) string { return formatTime(r.CreatedAt) }},
+}
+
+func newDataRequestsCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "requests", Short: "See and decide a project's data requests (grants, deletions, key destructions)",
+		Args: noArgs, RunE: showHelp}
+	var zoneName, project string
+	ls := &cobra.Command{
+		Use: "list --zone ZONE --project PROJECT", Short: "List a project's data requests, newest first", Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			rs, err := client.Collect(cmd.Context(), 0, func(ctx context.Context, p enclave.Page) ([]*catalog.Request, string, error) {
+				return c.ListRequests(ctx, zoneName, project, p)
+			})
+			if err != nil {
+				return err
+			}
+			return printList(app, rs, requestColumns)
+		}),
+	}
+	app.projectFlags(ls, &zoneName, &project)
+	cmd.AddCommand(ls)
+	for _, approve := range []bool{true, false} {
+		var zoneName, project, comment string
+		verb := map[bool]string{true: "approve", false: "reject"}[approve]
+		c := &cobra.Command{
+			Use: verb + " ID --zone ZONE --project PROJECT", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a request (never your own)",
+			Args:    exactArgs(1),
+			PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+			RunE: app.withClient(func(cmd *cobra.Command, cl *client.Client, args []string) error {
+				r, err := cl.DecideRequest(cmd.Context(), zoneName, project, args[0], approve, comment)
+				if err != nil {
+					return err
+				}
+				return printItem(app, r, requestColumns)
+			}),
+		}
+		app.projectFlags(c, &zoneName, &project)
+		c.Flags().StringVar(&comment, "comment", "", "why")
+		cmd.AddCommand(c)
+	}
+	return cmd
 }

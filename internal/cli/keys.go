@@ -58,6 +58,31 @@ func NewKeysCommand(app *App) *cobra.Command {
 		}),
 	}
 	app.projectFlags(rotate, &zoneName, &project)
-	cmd.AddCommand(show, rotate)
+	var dz, dp, confirm, why string
+	destroy := &cobra.Command{
+		Use:   "destroy --zone ZONE --project PROJECT --confirm PROJECT --justification TEXT",
+		Short: "Ask for a project's keys to be destroyed: all its data becomes unreadable for good once another Platform Admin approves",
+		Args:  noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "confirm", "justification")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			r, err := c.RequestKeyDestruction(cmd.Context(), dz, dp, confirm, why)
+			if err != nil {
+				return err
+			}
+			if err := printItem(app, r, requestColumns); err != nil {
+				return err
+			}
+			if app.Output == formatTable {
+				fmt.Fprintf(app.Stderr, "Another Platform Admin approves with: enclave data requests approve %s --zone %s --project %s\n", r.ID, dz, dp)
+			}
+			return nil
+		}),
+	}
+	app.projectFlags(destroy, &dz, &dp)
+	destroy.Flags().StringVar(&confirm, "confirm", "", "the project's name, to confirm (required)")
+	destroy.Flags().StringVar(&why, "justification", "", "why (required)")
+	cmd.AddCommand(show, rotate, destroy)
 	return cmd
 }

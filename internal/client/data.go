@@ -204,3 +204,62 @@ func (c *Client) RotateProjectKey(ctx context.Context, zoneName, project string)
 	}
 	return send[objects.Rotation](ctx, c, http.MethodPost, p, nil)
 }
+
+// Lineage returns a version's parents and children.
+func (c *Client) Lineage(ctx context.Context, zoneName, project, name string, number int) (*LineageResult, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "lineage")
+	if err != nil {
+		return nil, err
+	}
+	return get[LineageResult](ctx, c, p)
+}
+
+// LineageResult is a version's lineage.
+type LineageResult struct {
+	Parents  []catalog.LineageEdge `json:"parents"`
+	Children []catalog.LineageEdge `json:"children"`
+}
+
+// LabelColumn labels a dataset's column ("" removes the label).
+func (c *Client) LabelColumn(ctx context.Context, zoneName, project, name, column string, label catalog.ColumnLabel) (map[string]catalog.ColumnLabel, error) {
+	p, err := datasetPath(zoneName, project, name, "columns", column)
+	if err != nil {
+		return nil, err
+	}
+	out, err := send[map[string]catalog.ColumnLabel](ctx, c, http.MethodPut, p, map[string]any{"label": label})
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// ListRequests returns one page of a project's data requests.
+func (c *Client) ListRequests(ctx context.Context, zoneName, project string, page enclave.Page) ([]*catalog.Request, string, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "data-requests")
+	if err != nil {
+		return nil, "", err
+	}
+	return list[catalog.Request](ctx, c, p, url.Values{}, page)
+}
+
+// DecideRequest approves or rejects a data request.
+func (c *Client) DecideRequest(ctx context.Context, zoneName, project, id string, approve bool, comment string) (*catalog.Request, error) {
+	verb := "reject"
+	if approve {
+		verb = "approve"
+	}
+	p, err := escapePath("zones", zoneName, "projects", project, "data-requests", id, verb)
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Request](ctx, c, http.MethodPost, p, catalog.Decision{Comment: comment})
+}
+
+// RequestKeyDestruction asks for a project's keys to be destroyed.
+func (c *Client) RequestKeyDestruction(ctx context.Context, zoneName, project, confirm, justification string) (*catalog.Request, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "keys", "destroy")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Request](ctx, c, http.MethodPost, p, map[string]string{"confirm": confirm, "justification": justification})
+}

@@ -35,6 +35,9 @@ const (
 	Writing  State = "writing"  // bytes may be partly in the bucket; not yet referenced
 	Stored   State = "stored"   // complete, referenced, immutable
 	Deleting State = "deleting" // the blob is being removed
+	// Destroyed objects lost their key (crypto-shredding) and then their
+	// blob; the row stays as the record of what was there.
+	Destroyed State = "destroyed"
 )
 
 // Tiers of storage. Cold is cheaper and slower where the backend has one.

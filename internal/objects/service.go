@@ -234,6 +234,9 @@ func (c *readCloser) Close() error { return c.rc.Close() }
 // Open prepares a stored object for reading. It unwraps the data key; no
 // byte is read until a range is.
 func (s *Service) Open(ctx context.Context, o *Object) (*Reader, error) {
+	if o.State == Destroyed {
+		return nil, keyError(keys.ErrKeyDestroyed, "read")
+	}
 	if o.State != Stored {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "object %s is %s", o.ID, o.State)
 	}
@@ -409,19 +412,40 @@ func (s *Service) DestroyKey(ctx context.Context, owner string) error {
 	return keyError(s.Keys.Destroy(ctx, owner), "destroy")
 }
 
-// Purge removes up to limit objects of owner, blobs and rows; it returns
-// how many it removed. It is what follows a key's destruction.
-func (s *Service) Purge(ctx context.Context, owner string, limit int) (int, error) {
-	objs, err := s.Store.ListObjects(ctx, owner, "", limit)
-	if err != nil {
-		return 0, err
-	}
-	for i, o := range objs {
-		if err := s.Delete(ctx, o); err != nil {
-			return i, err
+// Purge follows a key's destruction: it removes the blobs of owner's
+// objects and marks their rows destroyed (the rows stay, as the record of
+// what was there, for whatever still names them). It returns how many it
+// purged.
+func (s *Service) Purge(ctx context.Context, owner string) (int, error) {
+	n := 0
+	for after := ""; ; {
+		objs, err := s.Store.ListObjects(ctx, owner, after, 500)
+		if err != nil {
+			return n, err
 		}
+		for _, o := range objs {
+			if o.State == Destroyed {
+				continue
+			}
+			bucket, err := s.Buckets.Bucket(o.Bucket)
+			if err != nil {
+				return n, err
+			}
+			if err := bucket.Delete(ctx, o.Key); err != nil && enclave.ErrorCode(err) != enclave.CodeNotFound {
+				return n, err
+			}
+			next := *o
+			next.State, next.UpdatedAt = Destroyed, s.Clock.Now()
+			if err := s.Store.UpdateObject(ctx, &next); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(objs) < 500 {
+			return n, nil
+		}
+		after = objs[len(objs)-1].ID
 	}
-	return len(objs), nil
 }
 
 // Sweep removes objects left in state writing or deleting for longer than

@@ -288,8 +288,16 @@ func TestRotateAndDestroy(t *testing.T) {
 		if _, err := f.svc.Write(ctx, place, bytes.NewReader([]byte("x")), 0); !errors.Is(err, keys.ErrKeyDestroyed) {
 			t.Fatalf("write after destruction: %v", err)
 		}
-		if n, err := f.svc.Purge(ctx, place.Owner, 100); err != nil || n != 4 || len(f.blobFiles(t)) != 0 {
+		if n, err := f.svc.Purge(ctx, place.Owner); err != nil || n != 4 || len(f.blobFiles(t)) != 0 {
 			t.Fatalf("purge: %d %v %v", n, err, f.blobFiles(t))
+		}
+		if n, err := f.svc.Purge(ctx, place.Owner); err != nil || n != 0 {
+			t.Fatalf("second purge: %d %v", n, err)
+		}
+		for _, o := range objs {
+			if _, err := f.read(t, o, 0, -1); !errors.Is(err, keys.ErrKeyDestroyed) {
+				t.Fatalf("read after purge: %v", err)
+			}
 		}
 	})
 }
