@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what is missing,
 # starts a private PostgreSQL on a free loopback port so that every storage
-# test runs against SQLite and PostgreSQL, runs `go test`, and stops the
-# server again. Extra arguments are passed to `go test` (default: ./...).
+# test runs against SQLite and PostgreSQL, and MinIO and Azurite (built or
+# installed once into ~/.cache/enclave-test) so that the blob layer's tests
+# run against S3 and Azure Blob; runs `go test`, and stops the servers
+# again. Extra arguments are passed to `go test` (default: ./...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,8 @@ free_port() {
   fi
 }
 
+. scripts/blobservers.sh
+
 PGBIN=$(pg_bin || true)
 if [ -z "$PGBIN" ]; then
   log "installing PostgreSQL from Debian's packages"
@@ -66,7 +70,14 @@ stop_pg() {
   run_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PGDIR"
 }
-trap stop_pg EXIT
+stop_servers() {
+  stop_blob_servers
+  stop_pg
+}
+trap stop_servers EXIT
+
+# MinIO and Azurite build or install in the background while PostgreSQL starts.
+prepare_blob_servers
 
 run_pg "$PGBIN/initdb" -D "$PGDIR/data" -U enclave --auth=trust -E UTF8 --no-locale >/dev/null
 started=""
@@ -81,6 +92,9 @@ done
 [ -n "$started" ] || { cat "$PGDIR/log" >&2; exit 1; }
 export ENCLAVE_TEST_POSTGRES="postgres://enclave@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+
+wait_blob_servers
+start_blob_servers
 
 if [ "$#" -eq 0 ]; then set -- ./...; fi
 race=""
