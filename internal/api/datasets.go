@@ -66,7 +66,7 @@ func (s *Server) datasetRoutes() []route {
 			tag: tag, out: versionOut, status: 200, handle: s.commitVersion},
 		{method: "POST", pattern: versionPath + "/tier", perm: "datasets/write",
 			summary: "Move a committed version's files to the hot or cold storage tier, where the backend has one",
-			tag: tag, in: TierRequest{}, out: versionOut, status: 200, handle: s.setTier},
+			tag:     tag, in: TierRequest{}, out: versionOut, status: 200, handle: s.setTier},
 		{method: "GET", pattern: versionPath + "/lineage", perm: "datasets/read", summary: "Where a version came from and what was made from it",
 			tag: tag, out: LineageResponse{}, status: 200, handle: s.lineage},
 		{method: "GET", pattern: datasetPath + "/columns", perm: "datasets/read", summary: "A dataset's column labels",
