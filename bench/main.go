@@ -34,6 +34,7 @@ func main() {
 	n := flag.Int("n", 2000, "operations per measurement")
 	auditN := flag.Int("audit-n", 5000, "audit records appended per measurement")
 	verifyN := flag.Int("verify-n", 1000000, "audit records verified")
+	dataMB := flag.Int64("data-mb", 1024, "size of the file the data-stream benchmark moves, in MiB")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "enclave-bench-")
 	check(err)
@@ -61,6 +62,9 @@ func main() {
 	}
 	vr, rate := benchAuditVerify(*verifyN)
 	row("memory", vr, *verifyN)
+	for _, r := range benchDataStreams(dir, *dataMB<<20) {
+		row("local disk", r, 1)
+	}
 	check(tw.Flush())
 	fmt.Printf("\naudit verification: %.0f records/s (goal: 500000/s)\n", rate)
 }
