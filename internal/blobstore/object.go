@@ -66,7 +66,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts PutOption
 	if err := validPutOptions(opts); err != nil {
 		return 0, err
 	}
-	return s.put(ctx, full, r, opts)
+	return s.put(ctx, full, r, opts, -1)
 }
 
 // put writes a backend key without validating it (internal keys).
@@ -77,7 +77,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts PutOption
 // drivers stream it themselves, and gocloud's Azure writer crashes when
 // Close follows a failed Write. The local backend is written through a
 // Writer so that only its final rename runs under the key's lock.
-func (s *Store) put(ctx context.Context, full string, r io.Reader, opts PutOptions) (int64, error) {
+func (s *Store) put(ctx context.Context, full string, r io.Reader, opts PutOptions, sizeHint int64) (int64, error) {
 	ct := opts.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -88,7 +88,10 @@ func (s *Store) put(ctx context.Context, full string, r io.Reader, opts PutOptio
 		r = NewQuotaReader(r, opts.MaxSize)
 	}
 	src := &sourceReader{r: r, cancel: cancel}
+	bufSize, concurrency := uploadBuffers(s.backend, sizeHint)
 	wopts := &blob.WriterOptions{
+		BufferSize:                  bufSize,
+		MaxConcurrency:              concurrency,
 		ContentType:                 ct,
 		DisableContentTypeDetection: true,
 		Metadata:                    opts.Metadata,
@@ -111,6 +114,41 @@ func (s *Store) put(ctx context.Context, full string, r io.Reader, opts PutOptio
 	}
 	s.bytesIn.Add(src.n)
 	return src.n, nil
+}
+
+// uploadBuffers returns the part size and the number of parts in flight of
+// a cloud upload of size bytes (-1: unknown), or zeros for the driver's
+// defaults. S3 takes at most 10,000 parts and Azure 50,000 blocks, and a
+// stream of unknown length cannot choose its part size later: gocloud's
+// defaults (5 MiB and 8 MiB) would cap an object at 48.8 GiB on S3 and
+// 390 GiB on Azure. 16 MiB parts, four in flight (64 MiB of buffers per
+// upload), allow 156 GiB on S3 for a Put of unknown length; a completed
+// multipart upload, whose size is known, gets parts large enough for any
+// size the service accepts, with fewer in flight.
+func uploadBuffers(b Backend, size int64) (bufSize, concurrency int) {
+	var maxParts, minPart int64
+	switch b {
+	case BackendS3:
+		maxParts, minPart = 10000, 16<<20
+	case BackendAzure:
+		maxParts, minPart = 50000, 8<<20
+	default:
+		return 0, 0
+	}
+	part := minPart
+	if size > 0 {
+		const mib = 1 << 20
+		part = max(minPart, ((size+maxParts-1)/maxParts+mib-1)/mib*mib)
+	}
+	switch {
+	case part <= 64<<20:
+		concurrency = 4
+	case part <= 256<<20:
+		concurrency = 2
+	default:
+		concurrency = 1 // S3's 5 TiB in 525 MiB parts
+	}
+	return int(part), concurrency
 }
 
 // writeLocked writes through a blob.Writer and closes it under the key's

@@ -83,7 +83,7 @@ func (s *Store) CreateUpload(ctx context.Context, key string, opts PutOptions) (
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.put(ctx, s.manifestKey(id), bytes.NewReader(m), PutOptions{ContentType: "application/json"}); err != nil {
+	if _, err := s.put(ctx, s.manifestKey(id), bytes.NewReader(m), PutOptions{ContentType: "application/json"}, int64(len(m))); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -121,7 +121,7 @@ func (s *Store) PutPart(ctx context.Context, id string, n int, r io.Reader) (Par
 	if _, err := s.StatUpload(ctx, id); err != nil {
 		return Part{}, err
 	}
-	size, err := s.put(ctx, s.partKey(id, n), r, PutOptions{})
+	size, err := s.put(ctx, s.partKey(id, n), r, PutOptions{}, -1)
 	if err != nil {
 		return Part{}, err
 	}
@@ -197,7 +197,7 @@ func (s *Store) Complete(ctx context.Context, id string, partNumbers []int) (Obj
 	full := s.full(u.Key)
 	pr := &partsReader{ctx: ctx, s: s, keys: keys}
 	_, err = s.put(ctx, full, pr, PutOptions{ContentType: u.ContentType, Metadata: u.Metadata,
-		IfNotExist: u.IfNotExist, MaxSize: u.MaxSize})
+		IfNotExist: u.IfNotExist, MaxSize: u.MaxSize}, total)
 	pr.close()
 	if err != nil {
 		return ObjectInfo{}, err
