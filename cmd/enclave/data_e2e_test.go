@@ -233,6 +233,42 @@ func TestDataThroughBinary(t *testing.T) {
 			if out := admin.ok("audit", "search", "--action", "data.read", "-o", "json"); strings.Count(out, `"action": "data.read"`)+strings.Count(out, `"action":"data.read"`) < 3 {
 				t.Fatalf("data.read records: %s", out)
 			}
+			// A production-data grant: Sam, a data scientist, asks for the
+			// restricted data in dev; Olga, its data owner, approves; Sam makes
+			// the one copy and reads it in dev.
+			samPW := "explorer-of-the-cohort-seven"
+			admin.okIn(samPW+"\n", "user", "create", "sam", "--password-stdin")
+			sam := newCLI(t)
+			sam.password = samPW
+			sam.run(samPW+"\n", "login", "--server", s.url, "--ca-file", s.caFile, "--name", "sam")
+			sam.enrol()
+			sam.signIn("sam")
+			admin.ok("access", "grant", "--user", "sam", "--role", "data-scientist", "--scope", "/zones/eu/projects/onc")
+			// (A small dataset of its own, so the copy is quick.)
+			olga.ok(append([]string{"data", "create", "labs", "--area", "raw", "--classification", "restricted"}, p...)...)
+			olga.ok(append([]string{"data", "upload", "labs", small}, p...)...)
+			var grant struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(sam.ok(append([]string{"data", "grant", "request", "labs", "--version", "1", "--env", "dev",
+				"--justification", "debug the pipeline on real edge cases", "--duration", "2h", "-o", "json"}, p...)...)), &grant); err != nil || grant.ID == "" {
+				t.Fatalf("grant request: %v", err)
+			}
+			if _, errOut, code := sam.run("", append([]string{"data", "requests", "approve", grant.ID}, p...)...); code == 0 || !strings.Contains(errOut, "own request") {
+				t.Fatalf("own approval: exit %d %s", code, errOut)
+			}
+			olga.ok(append([]string{"data", "requests", "approve", grant.ID, "--comment", "two hours"}, p...)...)
+			sam.ok(append([]string{"data", "grant", "copy", grant.ID, "--name", "labs-dev"}, p...)...)
+			if out := sam.ok(append([]string{"data", "download", "labs-dev", "--version", "1", "--env", "dev", "--file", "notes.csv", "--out", "-"}, p...)...); out != "id,finding\n1,none\n" {
+				t.Fatalf("copy read in dev: %q", out)
+			}
+			if _, errOut, code := sam.run("", append([]string{"data", "download", "labs", "--version", "1", "--env", "dev", "--file", "notes.csv", "--out", "-"}, p...)...); code != 3 || !strings.Contains(errOut, "permission_denied") {
+				t.Fatalf("source read in dev: exit %d %s", code, errOut)
+			}
+			if out := sam.ok(append([]string{"data", "lineage", "labs-dev", "--version", "1"}, p...)...); !strings.Contains(out, "onc/labs") || !strings.Contains(out, "grant-copy") {
+				t.Fatalf("lineage of the copy: %s", out)
+			}
+
 			// Crypto-shredding: asked by one Platform Admin, approved by another.
 			pw2 := "second-pair-of-eyes-harbour"
 			admin.okIn(pw2+"\n", "user", "create", "pat", "--password-stdin")

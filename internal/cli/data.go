@@ -84,7 +84,7 @@ func NewDataCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
 		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app), newDataLineageCommand(app),
-		newDataLabelCommand(app), newDataRequestsCommand(app))
+		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app))
 	return cmd
 }
 
@@ -631,5 +631,52 @@ func newDataRequestsCommand(app *App) *cobra.Command {
 		c.Flags().StringVar(&comment, "comment", "", "why")
 		cmd.AddCommand(c)
 	}
+	return cmd
+}
+
+func newDataGrantCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "grant", Short: "Time-boxed access to production data from dev, approved by its data owner",
+		Args: noArgs, RunE: showHelp}
+	var zoneName, project, env, why string
+	var version int
+	var dur time.Duration
+	req := &cobra.Command{
+		Use:   "request DATASET --version N --env ENV --justification TEXT [--duration 8h]",
+		Short: "Ask the data owner for access to a version from an environment not certified for it",
+		Args:  exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "version", "env", "justification")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			r, err := c.RequestGrant(cmd.Context(), zoneName, project, args[0], version,
+				catalog.GrantRequest{Environment: env, Justification: why, Duration: catalog.Duration(dur)})
+			if err != nil {
+				return err
+			}
+			return printItem(app, r, requestColumns)
+		}),
+	}
+	app.projectFlags(req, &zoneName, &project)
+	req.Flags().IntVar(&version, "version", 0, "version (required)")
+	req.Flags().StringVar(&env, "env", "", "environment to read it in, such as dev (required)")
+	req.Flags().StringVar(&why, "justification", "", "why (required)")
+	req.Flags().DurationVar(&dur, "duration", 0, "how long (default 8h, at most 168h)")
+	var cz, cp, name string
+	cp2 := &cobra.Command{
+		Use:     "copy REQUEST --name NAME --zone ZONE --project PROJECT",
+		Short:   "Use an approved grant: copy the version into the workspace area as a new dataset",
+		Args:    exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project", "name") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, err := c.CopyUnderGrant(cmd.Context(), cz, cp, args[0], name)
+			if err != nil {
+				return err
+			}
+			return printItem(app, d, datasetColumns)
+		}),
+	}
+	app.projectFlags(cp2, &cz, &cp)
+	cp2.Flags().StringVar(&name, "name", "", "name of the new dataset (required)")
+	cmd.AddCommand(req, cp2)
 	return cmd
 }

@@ -263,3 +263,22 @@ func (c *Client) RequestKeyDestruction(ctx context.Context, zoneName, project, c
 	}
 	return send[catalog.Request](ctx, c, http.MethodPost, p, map[string]string{"confirm": confirm, "justification": justification})
 }
+
+// RequestGrant asks the data owner for time-boxed access to a version from
+// an environment not certified for it.
+func (c *Client) RequestGrant(ctx context.Context, zoneName, project, name string, number int, in catalog.GrantRequest) (*catalog.Request, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "grants")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Request](ctx, c, http.MethodPost, p, in)
+}
+
+// CopyUnderGrant makes the copy an approved grant allows.
+func (c *Client) CopyUnderGrant(ctx context.Context, zoneName, project, id, target string) (*catalog.Dataset, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "data-requests", id, "copy")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Dataset](ctx, c, http.MethodPost, p, map[string]string{"name": target})
+}

@@ -246,7 +246,17 @@ func TestRotateAndDestroy(t *testing.T) {
 			datas = append(datas, d)
 			objs = append(objs, f.write(t, d))
 		}
-		blobBefore, _ := os.ReadFile(f.blobFiles(t)[0])
+		blobOf := func(o *objects.Object) []byte {
+			for _, p := range f.blobFiles(t) {
+				if strings.HasSuffix(p, o.ID) {
+					b, _ := os.ReadFile(p)
+					return b
+				}
+			}
+			t.Fatalf("no blob for %s", o.ID)
+			return nil
+		}
+		blobBefore := blobOf(objs[0])
 		// A write in flight while the key rotates.
 		inflight, err := f.svc.Write(ctx, place, bytes.NewReader(random(5000)), 0)
 		if err != nil {
@@ -274,7 +284,7 @@ func TestRotateAndDestroy(t *testing.T) {
 			t.Fatalf("in-flight object after rotation: %v", err)
 		}
 		// The data was not re-encrypted.
-		if blobAfter, _ := os.ReadFile(f.blobFiles(t)[0]); !bytes.Equal(blobBefore, blobAfter) {
+		if blobAfter := blobOf(objs[0]); !bytes.Equal(blobBefore, blobAfter) {
 			t.Fatal("rotation rewrote the data")
 		}
 		if err := f.svc.DestroyKey(ctx, place.Owner); err != nil {
