@@ -31,17 +31,36 @@ func (s *Store) beforeWrite(as func(any) bool) error {
 	return nil
 }
 
-// afterWrite makes the local backend's metadata sidecar 0600 too. Until then
-// it is protected by its 0700 directory.
+// afterWrite makes the local backend's metadata sidecar 0600 too (until
+// then it is protected by its 0700 directory), and makes the object durable:
+// fileblob renames its temporary file into place without syncing, so a
+// power cut could lose an object whose row already says it is stored. The
+// file, its sidecar and the directory that names them are synced.
 func (s *Store) afterWrite(full string) error {
 	if s.backend != BackendLocal {
 		return nil
 	}
-	err := os.Chmod(s.localPath(full)+".attrs", 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	path := s.localPath(full)
+	err := os.Chmod(path+".attrs", 0o600)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	return err
+	for _, p := range []string{path, path + ".attrs", filepath.Dir(path)} {
+		if err := syncPath(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncPath flushes a file or directory to stable storage.
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 func (s *Store) localPath(full string) string {
