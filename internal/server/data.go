@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/buckets"
@@ -152,4 +153,28 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// sweepLoop removes, every ten minutes and once at start, what writes that
+// died midway left behind: object rows still being written after
+// storage.sweep_after, with their blobs, and deletions a crash interrupted.
+func (m *Main) sweepLoop(ctx context.Context) {
+	after := m.Config.Storage.SweepAfter
+	if after <= 0 {
+		after = 24 * time.Hour
+	}
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := m.Services.Objects.Sweep(ctx, after); err != nil && ctx.Err() == nil {
+			m.Logger.ErrorContext(ctx, "object sweep", "error", err)
+		} else if n > 0 {
+			m.Logger.InfoContext(ctx, "swept abandoned objects", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
