@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -311,5 +312,90 @@ func TestDataGovernance(t *testing.T) {
 		if len(files) != 0 {
 			t.Fatalf("files left after the keys were destroyed: %v", files)
 		}
+	})
+}
+
+// TestInterruptedUploads: a body shorter than its Content-Length, and a
+// client that goes away midway, store nothing — no file in the version, no
+// object row, no bytes on disk.
+func TestInterruptedUploads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+		const ds = "/api/v1/zones/eu/projects/onc/datasets"
+		e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+		e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+		addr := strings.TrimPrefix(e.srv.URL, "http://")
+		for _, tc := range []struct {
+			name    string
+			declare int
+			send    int
+		}{{"short body", 1 << 20, 300000}, {"client gone", 1 << 20, 700000}} {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conn, "PUT %s/c/versions/1/files/%s.bin HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n",
+				ds, strings.ReplaceAll(tc.name, " ", "-"), addr, owner, tc.declare)
+			conn.Write(make([]byte, tc.send))
+			// The upload is under way: its object row exists, being written.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				var writing int
+				db.SQL.QueryRow(`SELECT COUNT(*) FROM objects WHERE state = 'writing'`).Scan(&writing)
+				if writing == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the upload never started", tc.name)
+				}
+			}
+			if tc.name == "short body" {
+				conn.(*net.TCPConn).CloseWrite()
+				io.ReadAll(conn) // the server answers or hangs up; either way nothing is stored
+			}
+			conn.Close()
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				var n int
+				db.SQL.QueryRow(`SELECT COUNT(*) FROM objects`).Scan(&n)
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: the object was not cleaned up", tc.name)
+				}
+			}
+		}
+		// The server notices the broken bodies asynchronously: wait for it.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var rows int
+			db.SQL.QueryRow(`SELECT COUNT(*) FROM objects`).Scan(&rows)
+			var files []string
+			filepath.WalkDir(filepath.Join(e.dataDir, "objects"), func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					files = append(files, p)
+				}
+				return nil
+			})
+			if rows == 0 && len(files) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after interrupted uploads: %d object rows, files %v", rows, files)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		var v struct {
+			Files []any `json:"files"`
+		}
+		e.mustJSON(e.do("GET", ds+"/c/versions/1", "", bearer(owner)), 200, &v)
+		if len(v.Files) != 0 {
+			t.Fatalf("files recorded: %v", v.Files)
+		}
+		// And a whole upload still works afterwards.
+		e.must(e.do("PUT", ds+"/c/versions/1/files/ok.bin", strings.Repeat("x", 1000), bearer(owner)), 201)
 	})
 }
