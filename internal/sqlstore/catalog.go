@@ -122,15 +122,7 @@ func scanVersion(r scanner) (*catalog.Version, error) {
 		&created, &committed, &retain); err != nil {
 		return nil, err
 	}
-	v.CreatedAt = fromMicros(created)
-	if committed.Valid {
-		t := fromMicros(committed.Int64)
-		v.CommittedAt = &t
-	}
-	if retain.Valid {
-		t := fromMicros(retain.Int64)
-		v.RetainUntil = &t
-	}
+	v.CreatedAt, v.CommittedAt, v.RetainUntil = fromMicros(created), fromNullMicros(committed), fromNullMicros(retain)
 	return &v, nil
 }
 
@@ -166,12 +158,8 @@ func (s *CatalogStore) ListVersions(ctx context.Context, datasetID string, after
 
 // CommitVersion implements catalog.Store.
 func (s *CatalogStore) CommitVersion(ctx context.Context, v *catalog.Version) error {
-	var retain any
-	if v.RetainUntil != nil {
-		retain = micros(*v.RetainUntil)
-	}
 	res, err := s.DB.exec(ctx, `UPDATE dataset_versions SET state = ?, sha256 = ?, size = ?, file_count = ?, committed_at = ?, retain_until = ?
-		WHERE id = ? AND state = ?`, catalog.Committed, v.SHA256, v.Size, v.FileCount, micros(*v.CommittedAt), retain, v.ID, catalog.Open)
+		WHERE id = ? AND state = ?`, catalog.Committed, v.SHA256, v.Size, v.FileCount, micros(*v.CommittedAt), nullMicros(v.RetainUntil), v.ID, catalog.Open)
 	if err != nil {
 		return s.DB.translate(err, "dataset version")
 	}
@@ -319,21 +307,6 @@ const requestCols = `r.id, r.kind, r.project_id, r.scope, r.dataset_id, COALESCE
 
 const requestFrom = ` FROM data_requests r LEFT JOIN datasets d ON d.id = r.dataset_id`
 
-func optMicros(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return micros(*t)
-}
-
-func optTime(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMicros(v.Int64)
-	return &t
-}
-
 func scanRequest(r scanner) (*catalog.Request, error) {
 	var q catalog.Request
 	var dur, created int64
@@ -343,7 +316,7 @@ func scanRequest(r scanner) (*catalog.Request, error) {
 		return nil, err
 	}
 	q.Duration = catalog.Duration(time.Duration(dur) * time.Second)
-	q.CreatedAt, q.DecidedAt, q.ExpiresAt, q.UsedAt = fromMicros(created), optTime(decided), optTime(expires), optTime(used)
+	q.CreatedAt, q.DecidedAt, q.ExpiresAt, q.UsedAt = fromMicros(created), fromNullMicros(decided), fromNullMicros(expires), fromNullMicros(used)
 	return &q, nil
 }
 
@@ -353,7 +326,7 @@ func (s *RequestStore) CreateRequest(ctx context.Context, q *catalog.Request) er
 		duration_seconds, state, requested_by, requester_name, decided_by, decider_name, comment, created_at, decided_at, expires_at, used_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, q.ID, q.Kind, q.ProjectID, q.Scope, q.DatasetID, q.Version,
 		q.Environment, q.Justification, int64(time.Duration(q.Duration)/time.Second), q.State, q.RequestedBy, q.RequesterName, q.DecidedBy,
-		q.DeciderName, q.Comment, micros(q.CreatedAt), optMicros(q.DecidedAt), optMicros(q.ExpiresAt), optMicros(q.UsedAt))
+		q.DeciderName, q.Comment, micros(q.CreatedAt), nullMicros(q.DecidedAt), nullMicros(q.ExpiresAt), nullMicros(q.UsedAt))
 	return s.DB.translate(err, "request")
 }
 
@@ -378,7 +351,7 @@ func (s *RequestStore) ListRequests(ctx context.Context, projectID, after string
 func (s *RequestStore) UpdateRequest(ctx context.Context, q *catalog.Request, from catalog.RequestState) error {
 	res, err := s.DB.exec(ctx, `UPDATE data_requests SET state = ?, decided_by = ?, decider_name = ?, comment = ?, decided_at = ?,
 		expires_at = ?, used_at = ? WHERE id = ? AND state = ? AND (CAST(? AS BIGINT) IS NULL OR used_at IS NULL)`, q.State, q.DecidedBy,
-		q.DeciderName, q.Comment, optMicros(q.DecidedAt), optMicros(q.ExpiresAt), optMicros(q.UsedAt), q.ID, from, optMicros(q.UsedAt))
+		q.DeciderName, q.Comment, nullMicros(q.DecidedAt), nullMicros(q.ExpiresAt), nullMicros(q.UsedAt), q.ID, from, nullMicros(q.UsedAt))
 	if err != nil {
 		return s.DB.translate(err, "request")
 	}
