@@ -629,7 +629,7 @@ func (s *Service) ProjectKeys(ctx context.Context, zoneName, project string) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, KeyVersion{Version: k.Version, Provider: k.Provider, KeyURI: redactKeyURI(k.KeyURI), Objects: n, CreatedAt: k.CreatedAt})
+		out = append(out, KeyVersion{Version: k.Version, Provider: k.Provider, KeyURI: keys.RedactKeyURI(k.KeyURI), Objects: n, CreatedAt: k.CreatedAt})
 	}
 	return out, nil
 }
@@ -669,15 +669,6 @@ func keyErr(err error) error {
 		return enclave.Wrap(enclave.CodeNotFound, err, "this project has no key yet: it has stored no data")
 	}
 	return err
-}
-
-// redactKeyURI shows a key URI without its query (which may hold endpoints
-// or tokens).
-func redactKeyURI(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		return u[:i] + "?…"
-	}
-	return u
 }
 
 // grantAllows decides a read of a copy made under a grant: only in the

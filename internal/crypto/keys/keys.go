@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"unicode/utf8"
 )
 
@@ -84,3 +85,18 @@ var (
 	// configured.
 	ErrUnknownProvider = errors.New("keys: unknown key provider")
 )
+
+// RedactKeyURI returns a key URI fit for logs, errors and administrators'
+// screens: scheme, host and path, without user information or query
+// parameters, and without the key of a base64key:// URI (which holds the
+// key itself).
+func RedactKeyURI(keyURI string) string {
+	u, err := url.Parse(keyURI)
+	if err != nil {
+		return "[unparsable key URI]"
+	}
+	if u.Scheme == "base64key" {
+		return "base64key://[SECRET]"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}

@@ -201,15 +201,5 @@ func (p *Provider) Close() error {
 	return errors.Join(errs...)
 }
 
-// Redact returns a key URI fit for logs and errors: scheme, host and path,
-// without query parameters, and without the key of a base64key:// URI.
-func Redact(keyURI string) string {
-	u, err := url.Parse(keyURI)
-	if err != nil {
-		return "[unparsable key URI]"
-	}
-	if u.Scheme == LocalSecretsScheme {
-		return LocalSecretsScheme + "://[SECRET]"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
+// Redact returns a key URI fit for logs and errors (keys.RedactKeyURI).
+func Redact(keyURI string) string { return keys.RedactKeyURI(keyURI) }
