@@ -786,19 +786,21 @@ func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name st
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		o, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
-		if err != nil {
-			return nil, err
-		}
-		if o.Tier == tier {
-			continue
-		}
-		if err := s.Objects.SetTier(ctx, o, tier); err != nil {
-			return nil, err
-		}
-	}
+	// The objects' rows change with the audit record, in one transaction;
+	// a blob whose tier moved before a failure only costs a repeat call.
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		for _, f := range files {
+			o, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
+			if err != nil {
+				return err
+			}
+			if o.Tier == tier {
+				continue
+			}
+			if err := s.Objects.SetTier(ctx, o, tier); err != nil {
+				return err
+			}
+		}
 		return s.record(ctx, d, "dataset.version.tier", map[string]any{"version": v.Number, "tier": tier, "files": len(files)})
 	})
 	if err != nil {
