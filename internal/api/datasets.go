@@ -62,6 +62,22 @@ func (s *Server) datasetRoutes() []route {
 		{method: "PUT", pattern: versionPath + "/files/{path...}", perm: "datasets/contents/write", stream: true,
 			summary: "Upload a file of an open version (streamed; optional Content-SHA256 header checked)",
 			tag:     tag, out: fileOut, status: 201, handle: s.putFile},
+		{method: "POST", pattern: versionPath + "/uploads", perm: "datasets/contents/write",
+			summary: "Start a multipart upload of a large file: send its parts, resume after a break, then complete it",
+			tag:     tag, in: UploadRequest{}, out: catalog.FileUpload{}, status: 201, handle: s.startUpload},
+		{method: "GET", pattern: versionPath + "/uploads", perm: "datasets/contents/write", summary: "The caller's multipart uploads into a version",
+			tag: tag, out: List[*catalog.FileUpload]{}, status: 200, handle: s.listUploads},
+		{method: "GET", pattern: versionPath + "/uploads/{upload}", perm: "datasets/contents/write",
+			summary: "A multipart upload with the parts received (what a client that resumes still has to send)",
+			tag:     tag, out: catalog.FileUpload{}, status: 200, handle: s.getUpload},
+		{method: "PUT", pattern: versionPath + "/uploads/{upload}/parts/{part}", perm: "datasets/contents/write", stream: true,
+			summary: "Send part N (1 to 10000) of a multipart upload; sending it again replaces it (optional Content-SHA256 header checked)",
+			tag:     tag, out: objects.UploadPart{}, status: 200, handle: s.putUploadPart},
+		{method: "POST", pattern: versionPath + "/uploads/{upload}/complete", perm: "datasets/contents/write", stream: true,
+			summary: "Join the parts, 1 to N without a gap, into the file (optional Content-SHA256 header of the whole file checked)",
+			tag:     tag, out: fileOut, status: 201, handle: s.completeUpload},
+		{method: "DELETE", pattern: versionPath + "/uploads/{upload}", perm: "datasets/contents/write",
+			summary: "Abandon a multipart upload and delete its parts", tag: tag, status: 204, handle: s.abortUpload},
 		{method: "POST", pattern: versionPath + "/commit", perm: "datasets/contents/write", summary: "Commit a version: it becomes immutable",
 			tag: tag, out: versionOut, status: 200, handle: s.commitVersion},
 		{method: "POST", pattern: versionPath + "/tier", perm: "datasets/write",
@@ -246,6 +262,101 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, f)
+}
+
+// UploadRequest starts a multipart upload.
+type UploadRequest struct {
+	// Path is the file's path in the version.
+	Path string `json:"path"`
+}
+
+func (s *Server) startUpload(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in UploadRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	u, err := s.Catalog.StartUpload(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, in.Path)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	us, err := s.Catalog.ListUploads(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listOf(us, ""))
+}
+
+func (s *Server) getUpload(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.Catalog.GetUpload(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, r.PathValue("upload"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+// putUploadPart streams one part, as putFile streams a whole file.
+func (s *Server) putUploadPart(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	part, err := strconv.Atoi(r.PathValue("part"))
+	if err != nil {
+		return enclave.FieldError("part", "part must be a number from 1 to %d", objects.MaxParts)
+	}
+	p, err := s.Catalog.PutUploadPart(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n,
+		r.PathValue("upload"), part, r.Body, r.Header.Get(ContentSHA256Header))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe)
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+// completeUpload joins the parts; it reads and re-encrypts the whole file,
+// so it runs without the usual request deadline.
+func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.Catalog.CompleteUpload(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n,
+		r.PathValue("upload"), r.Header.Get(ContentSHA256Header))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, f)
+}
+
+func (s *Server) abortUpload(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.Catalog.AbortUpload(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, r.PathValue("upload")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // getFile streams a file, or the one range a Range header asks for. Once

@@ -73,8 +73,17 @@ const adminPassword = "correct horse battery staple"
 
 func newEnv(t testing.TB, db *sqlstore.DB) *env {
 	t.Helper()
+	return newEnvConfig(t, db, nil)
+}
+
+// newEnvConfig is newEnv with changes to the default configuration.
+func newEnvConfig(t testing.TB, db *sqlstore.DB, change func(*config.Config)) *env {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir() // stored objects go here
+	if change != nil {
+		change(&cfg)
+	}
 	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := server.NewServices(db, clock.Now, cfg)
 	svc.Identity.Argon2 = cheapArgon

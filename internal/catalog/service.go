@@ -316,6 +316,26 @@ func (s *Service) ListVersions(ctx context.Context, zoneName, project, name stri
 // is replaced. When wantSHA256 is set, the content must hash to it. Nothing
 // is recorded unless every byte was stored.
 func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, number int, filePath string, r io.Reader, wantSHA256 string) (*File, error) {
+	fw, err := s.prepareFile(ctx, zoneName, project, name, number, filePath, wantSHA256)
+	if err != nil {
+		return nil, err
+	}
+	return s.writeFile(ctx, fw, r, 0, nil, nil)
+}
+
+// fileWrite is a file about to be written into an open version.
+type fileWrite struct {
+	d      *Dataset
+	v      *Version
+	p      *zone.Project
+	place  objects.Placement
+	path   string
+	sha256 string
+}
+
+// prepareFile checks what a file write needs before any byte is read: a
+// valid path and hash, an open version, and where the bytes go.
+func (s *Service) prepareFile(ctx context.Context, zoneName, project, name string, number int, filePath, wantSHA256 string) (*fileWrite, error) {
 	if err := ValidatePath(filePath); err != nil {
 		return nil, err
 	}
@@ -339,17 +359,39 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 	if err != nil {
 		return nil, err
 	}
-	var limit int64
-	if s.Quota != nil {
-		if q := s.Quota(p); q > 0 {
-			used, err := s.Objects.Store.OwnerUsage(ctx, place.Owner)
-			if err != nil {
-				return nil, err
-			}
-			if limit = q - used; limit <= 0 {
-				return nil, enclave.Errorf(enclave.CodeTooLarge, "project %s has used its storage quota of %d bytes", p.Name, q)
-			}
-		}
+	return &fileWrite{d: d, v: v, p: p, place: place, path: filePath, sha256: wantSHA256}, nil
+}
+
+// quotaLeft returns how many bytes fw's project may still store (0: no
+// limit), counting reclaimable bytes as free: those of upload parts that
+// the write replaces.
+func (s *Service) quotaLeft(ctx context.Context, fw *fileWrite, reclaimable int64) (int64, error) {
+	if s.Quota == nil {
+		return 0, nil
+	}
+	q := s.Quota(fw.p)
+	if q <= 0 {
+		return 0, nil
+	}
+	used, err := s.Objects.Store.OwnerUsage(ctx, fw.place.Owner)
+	if err != nil {
+		return 0, err
+	}
+	limit := q - used + reclaimable
+	if limit <= 0 {
+		return 0, enclave.Errorf(enclave.CodeTooLarge, "project %s has used its storage quota of %d bytes", fw.p.Name, q)
+	}
+	return limit, nil
+}
+
+// writeFile streams r into the file fw describes and records it. inTx runs
+// in the transaction that records the file; details are added to its
+// audit record.
+func (s *Service) writeFile(ctx context.Context, fw *fileWrite, r io.Reader, reclaimable int64, inTx func(ctx context.Context) error, details map[string]any) (*File, error) {
+	d, v, p, filePath := fw.d, fw.v, fw.p, fw.path
+	limit, err := s.quotaLeft(ctx, fw, reclaimable)
+	if err != nil {
+		return nil, err
 	}
 	format := formatOf(filePath)
 	var prof *csvProfiler
@@ -357,7 +399,7 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 		prof = newCSVProfiler(ctx)
 		r = io.TeeReader(r, prof)
 	}
-	o, err := s.Objects.Write(ctx, place, r, limit)
+	o, err := s.Objects.Write(ctx, fw.place, r, limit)
 	var schema []byte
 	if prof != nil {
 		schema = marshalSchema(prof.finish(err == nil))
@@ -370,15 +412,15 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 		}
 		return nil, err
 	}
-	if wantSHA256 != "" && !strings.EqualFold(wantSHA256, o.SHA256) {
+	if fw.sha256 != "" && !strings.EqualFold(fw.sha256, o.SHA256) {
 		s.Objects.Discard(context.WithoutCancel(ctx), o)
-		return nil, enclave.FieldError("sha256", "the content's SHA-256 is %s, not the %s expected: nothing was stored", o.SHA256, wantSHA256)
+		return nil, enclave.FieldError("sha256", "the content's SHA-256 is %s, not the %s expected: nothing was stored", o.SHA256, fw.sha256)
 	}
 	f := &File{VersionID: v.ID, Path: filePath, ObjectID: o.ID, Size: o.Size, SHA256: o.SHA256, Format: format,
 		Schema: schema, CreatedAt: s.Clock.Now()}
 	var replaced *File
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.Store.GetVersion(ctx, d.ID, number) // committed meanwhile?
+		cur, err := s.Store.GetVersion(ctx, d.ID, v.Number) // committed meanwhile?
 		if err != nil {
 			return err
 		}
@@ -396,8 +438,16 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 		if err := s.Store.PutFile(ctx, f); err != nil {
 			return err
 		}
-		return s.record(ctx, d, "dataset.file.write", map[string]any{"version": v.Number, "path": filePath,
-			"size": f.Size, "sha256": f.SHA256, "replaced": replaced != nil})
+		if inTx != nil {
+			if err := inTx(ctx); err != nil {
+				return err
+			}
+		}
+		rec := map[string]any{"version": v.Number, "path": filePath, "size": f.Size, "sha256": f.SHA256, "replaced": replaced != nil}
+		for k, val := range details {
+			rec[k] = val
+		}
+		return s.record(ctx, d, "dataset.file.write", rec)
 	})
 	if err != nil {
 		s.Objects.Discard(context.WithoutCancel(ctx), o)

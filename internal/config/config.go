@@ -72,6 +72,9 @@ type Storage struct {
 	// SweepAfter is how long an unfinished upload's bytes are kept before
 	// they are removed.
 	SweepAfter time.Duration `yaml:"sweep_after"`
+	// UploadExpiry is how long a multipart upload may stay incomplete
+	// before it is removed with its parts.
+	UploadExpiry time.Duration `yaml:"upload_expiry"`
 }
 
 // Keys configures the key hierarchy that protects stored data.
@@ -151,7 +154,7 @@ func Default() Config {
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
 		Access:          Access{MinElevation: 5 * time.Minute},
 		Audit:           Audit{CheckpointInterval: time.Minute},
-		Storage:         Storage{SweepAfter: 24 * time.Hour},
+		Storage:         Storage{SweepAfter: 24 * time.Hour, UploadExpiry: 24 * time.Hour},
 	}
 }
 

@@ -32,6 +32,10 @@ type Service struct {
 	// SegmentSize is the ciphertext segment size of new objects (default
 	// streamenc.DefaultSegmentSize).
 	SegmentSize int
+	// Uploads keeps multipart uploads; UploadTTL is how long one may stay
+	// incomplete (default DefaultUploadTTL).
+	Uploads   UploadStore
+	UploadTTL time.Duration
 }
 
 // Write streams r, encrypted under a fresh data key, into a new object of
@@ -448,12 +452,19 @@ func (s *Service) Purge(ctx context.Context, owner string) (int, error) {
 	}
 }
 
-// Sweep removes objects left in state writing or deleting for longer than
-// olderThan — writes that died midway and deletions a crash interrupted —
-// blobs first, then rows. It returns how many it removed.
+// Sweep removes uploads that expired, with their parts, and objects left
+// in state writing or deleting for longer than olderThan — writes that
+// died midway and deletions a crash interrupted — blobs first, then rows.
+// It returns how many objects and uploads it removed.
 func (s *Service) Sweep(ctx context.Context, olderThan time.Duration) (int, error) {
 	before := s.Clock.Now().Add(-olderThan)
 	n := 0
+	if s.Uploads != nil {
+		var err error
+		if n, err = s.SweepUploads(ctx); err != nil {
+			return n, err
+		}
+	}
 	for _, st := range []State{Writing, Deleting} {
 		objs, err := s.Store.StaleObjects(ctx, st, before, 500)
 		if err != nil {

@@ -53,7 +53,7 @@ func setup(t *testing.T, db *sqlstore.DB) *fixture {
 	f.keys = h
 	f.svc = &objects.Service{Store: &sqlstore.ObjectStore{DB: db}, Buckets: set, Keys: h, KEKs: kekStore, Tx: db,
 		Clock: func() time.Time { return f.now }, DefaultKey: keys.KeyRef{Provider: "local", KeyURI: "platform"},
-		SegmentSize: 64 << 10}
+		SegmentSize: 64 << 10, Uploads: &sqlstore.UploadStore{DB: db}}
 	return f
 }
 

@@ -66,7 +66,8 @@ func newDataServices(svc *Services, db *sqlstore.DB, clock enclave.Clock, cfg co
 		panic(err)
 	}
 	svc.Objects = &objects.Service{Store: &sqlstore.ObjectStore{DB: db}, Buckets: set, Keys: h, KEKs: kekStore, Tx: db,
-		Clock: clock, DefaultKey: keys.KeyRef{Provider: localKeyring, KeyURI: platformKeyURI}}
+		Clock: clock, DefaultKey: keys.KeyRef{Provider: localKeyring, KeyURI: platformKeyURI},
+		Uploads: &sqlstore.UploadStore{DB: db}, UploadTTL: cfg.Storage.UploadExpiry}
 	svc.Catalog = &catalog.Service{Store: &sqlstore.CatalogStore{DB: db}, Zones: svc.Zones, Objects: svc.Objects, Tx: db,
 		Audit: svc.Audit, Clock: clock, Requests: &sqlstore.RequestStore{DB: db},
 		Authorize: func(ctx context.Context, perm, scope string) error {
@@ -157,7 +158,8 @@ func mapValues(m map[string]string) []string {
 
 // sweepLoop removes, every ten minutes and once at start, what writes that
 // died midway left behind: object rows still being written after
-// storage.sweep_after, with their blobs, and deletions a crash interrupted.
+// storage.sweep_after, with their blobs, deletions a crash interrupted, and
+// multipart uploads past storage.upload_expiry with their parts.
 func (m *Main) sweepLoop(ctx context.Context) {
 	after := m.Config.Storage.SweepAfter
 	if after <= 0 {

@@ -1,0 +1,179 @@
+package api_test
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/enclave-ml/enclave/internal/api"
+	"github.com/enclave-ml/enclave/internal/catalog"
+	"github.com/enclave-ml/enclave/internal/config"
+	"github.com/enclave-ml/enclave/internal/sqlstore"
+	"github.com/enclave-ml/enclave/internal/storetest"
+)
+
+func hexSHA(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestMultipartUploads sends a file in parts through the API: out of order,
+// one part again after a "broken connection", a resume that asks what is
+// missing, completion refused with a gap or the wrong hash, then the file
+// read back; another person cannot see or use the upload; an abandoned
+// upload leaves nothing behind.
+func TestMultipartUploads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		other, _ := e.enrolledUser("otto", "keeper of the cohort 43")
+		e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+		e.grantRole("otto", "data-owner", "/zones/eu/projects/onc")
+		const ds = "/api/v1/zones/eu/projects/onc/datasets"
+		e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+		e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+		parts := []string{strings.Repeat("a,b\n", 700), strings.Repeat("1,2\n", 500), "3,4\n"}
+		whole := strings.Join(parts, "")
+		var up catalog.FileUpload
+		e.mustJSON(e.do("POST", ds+"/c/versions/1/uploads", `{"path":"big/table.csv"}`, bearer(owner)), 201, &up)
+		e.must(e.do("POST", ds+"/c/versions/1/uploads", `{"path":"big/other.csv"}`, bearer(owner)), 201)
+		u := ds + "/c/versions/1/uploads/" + up.ID
+		withSum := func(tok, sum string) map[string]string {
+			return map[string]string{"Authorization": "Bearer " + tok, api.ContentSHA256Header: sum}
+		}
+		steps(t, e, "mp", []scenario{
+			{name: "start", method: "POST", path: ds + "/c/versions/1/uploads", header: bearer(owner), body: `{"path":"x.bin"}`,
+				status: 201, contain: []string{`"path":"x.bin"`, `"parts":[]`}, events: []string{"dataset.upload.start"}},
+			{name: "start with a traversal", method: "POST", path: ds + "/c/versions/1/uploads", header: bearer(owner), body: `{"path":"../x"}`,
+				status: 400, code: "invalid_argument", field: "path"},
+			{name: "part 3", method: "PUT", path: u + "/parts/3", header: bearer(owner), body: parts[2], status: 200,
+				contain: []string{`"number":3`, `"sha256":"` + hexSHA([]byte(parts[2])) + `"`}, events: []string{"dataset.upload.part"}},
+			{name: "part 2, cut short and sent again", method: "PUT", path: u + "/parts/2", header: bearer(owner), body: parts[1][:100],
+				status: 200, events: []string{"dataset.upload.part"}},
+			{name: "part 2 again", method: "PUT", path: u + "/parts/2", header: withSum(owner, hexSHA([]byte(parts[1]))), body: parts[1],
+				status: 200, contain: []string{`"size":2000`}, events: []string{"dataset.upload.part"}},
+			{name: "a part with the wrong hash", method: "PUT", path: u + "/parts/1", header: withSum(owner, hexSHA([]byte("x"))), body: parts[0],
+				status: 400, code: "invalid_argument", field: "sha256"},
+			{name: "part 0", method: "PUT", path: u + "/parts/0", header: bearer(owner), body: "x", status: 400, code: "invalid_argument", field: "part"},
+			{name: "part x", method: "PUT", path: u + "/parts/x", header: bearer(owner), body: "x", status: 400, code: "invalid_argument", field: "part"},
+			{name: "resume: what is there", method: "GET", path: u, header: bearer(owner), status: 200,
+				contain: []string{`"size":2004`, `"number":2`, `"number":3`}},
+			{name: "another person cannot see it", method: "GET", path: u, header: bearer(other), status: 404, code: "not_found"},
+			{name: "nor add to it", method: "PUT", path: u + "/parts/1", header: bearer(other), body: parts[0], status: 404, code: "not_found"},
+			{name: "nor complete it", method: "POST", path: u + "/complete", header: bearer(other), status: 404, code: "not_found"},
+			{name: "an upload ID that is no upload", method: "GET", path: ds + "/c/versions/1/uploads/..%2F..", header: bearer(owner), status: 404, code: "not_found"},
+			{name: "complete with a gap", method: "POST", path: u + "/complete", header: bearer(owner), status: 409, code: "failed_precondition",
+				contain: []string{"lacks parts 1"}},
+			{name: "part 1", method: "PUT", path: u + "/parts/1", header: bearer(owner), body: parts[0], status: 200, events: []string{"dataset.upload.part"}},
+			{name: "complete with the wrong hash", method: "POST", path: u + "/complete", header: withSum(owner, hexSHA([]byte("x"))),
+				status: 400, code: "invalid_argument", field: "sha256"},
+			{name: "list my uploads", method: "GET", path: ds + "/c/versions/1/uploads", header: bearer(owner), status: 200,
+				contain: []string{`"path":"big/table.csv"`, `"path":"big/other.csv"`, `"path":"x.bin"`}},
+			{name: "others see none", method: "GET", path: ds + "/c/versions/1/uploads", header: bearer(other), status: 200, contain: []string{`"items":[]`}},
+			{name: "complete", method: "POST", path: u + "/complete", header: withSum(owner, hexSHA([]byte(whole))), status: 201,
+				contain: []string{`"path":"big/table.csv"`, `"size":4804`, `"format":"csv"`, `"rows":1200`}, events: []string{"dataset.file.write"}},
+			{name: "completed uploads are gone", method: "GET", path: u, header: bearer(owner), status: 404, code: "not_found"},
+			{name: "complete again", method: "POST", path: u + "/complete", header: bearer(owner), status: 404, code: "not_found"},
+		})
+		var list api.List[*catalog.FileUpload]
+		e.mustJSON(e.do("GET", ds+"/c/versions/1/uploads", "", bearer(owner)), 200, &list)
+		if len(list.Items) != 2 {
+			t.Fatalf("uploads left: %+v", list.Items)
+		}
+		for _, l := range list.Items {
+			e.must(e.do("PUT", ds+"/c/versions/1/uploads/"+l.ID+"/parts/1", "abandoned", bearer(owner)), 200)
+		}
+		steps(t, e, "mp-abort", []scenario{
+			{name: "abort", method: "DELETE", path: ds + "/c/versions/1/uploads/" + list.Items[0].ID, header: bearer(owner), status: 204,
+				events: []string{"dataset.upload.abort"}},
+			{name: "abort again", method: "DELETE", path: ds + "/c/versions/1/uploads/" + list.Items[0].ID, header: bearer(owner),
+				status: 404, code: "not_found"},
+			{name: "abort another's", method: "DELETE", path: ds + "/c/versions/1/uploads/" + list.Items[1].ID, header: bearer(other),
+				status: 404, code: "not_found"},
+			{name: "abort the last", method: "DELETE", path: ds + "/c/versions/1/uploads/" + list.Items[1].ID, header: bearer(owner), status: 204,
+				events: []string{"dataset.upload.abort"}},
+		})
+		// The file reads back whole; only its own object is left.
+		e.must(e.do("POST", ds+"/c/versions/1/commit", "", bearer(owner)), 200)
+		got := e.do("GET", "/api/v1/zones/eu/projects/onc/environments/dev/datasets/c/versions/1/files/big/table.csv", "", bearer(owner))
+		if got.status != 200 || string(got.body) != whole {
+			t.Fatalf("read back: %d, %d bytes", got.status, len(got.body))
+		}
+		var objs, ups, partRows int
+		db.SQL.QueryRow(`SELECT COUNT(*) FROM objects`).Scan(&objs)
+		db.SQL.QueryRow(`SELECT COUNT(*) FROM object_uploads`).Scan(&ups)
+		db.SQL.QueryRow(`SELECT COUNT(*) FROM object_upload_parts`).Scan(&partRows)
+		if objs != 1 || ups != 0 || partRows != 0 {
+			t.Fatalf("left behind: %d objects, %d uploads, %d parts", objs, ups, partRows)
+		}
+		if files := e.objectFiles(); len(files) != 1 {
+			t.Fatalf("blobs: %v", files)
+		}
+		e.must(e.do("POST", ds+"/c/versions/1/uploads", `{"path":"late.csv"}`, bearer(owner)), 409)
+	})
+}
+
+// TestProjectQuota fills a project's storage quota through the API: whole
+// files and parts are refused once it is used, and completing an upload
+// does not count its parts twice.
+func TestProjectQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnvConfig(t, db, func(c *config.Config) { c.Storage.Quotas = map[string]int64{"eu/tiny": 1000} })
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		for _, p := range []string{"tiny", "big"} {
+			e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"`+p+`","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		}
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		e.grantRole("olga", "data-owner", "/zones/eu")
+		const ds = "/api/v1/zones/eu/projects/tiny/datasets"
+		e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+		e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+		blob := func(n int) string {
+			b := make([]byte, n)
+			rand.Read(b)
+			return string(b)
+		}
+		var up catalog.FileUpload
+		e.mustJSON(e.do("POST", ds+"/c/versions/1/uploads", `{"path":"parts.bin"}`, bearer(owner)), 201, &up)
+		u := ds + "/c/versions/1/uploads/" + up.ID
+		steps(t, e, "quota", []scenario{
+			{name: "a file within the quota", method: "PUT", path: ds + "/c/versions/1/files/a.bin", header: bearer(owner), body: blob(300),
+				status: 201, events: []string{"dataset.file.write"}},
+			{name: "a file beyond it", method: "PUT", path: ds + "/c/versions/1/files/b.bin", header: bearer(owner), body: blob(701),
+				status: 413, code: "too_large", contain: []string{"quota"}},
+			{name: "part 1", method: "PUT", path: u + "/parts/1", header: bearer(owner), body: blob(300), status: 200, events: []string{"dataset.upload.part"}},
+			{name: "part 2", method: "PUT", path: u + "/parts/2", header: bearer(owner), body: blob(300), status: 200, events: []string{"dataset.upload.part"}},
+			{name: "a part beyond it", method: "PUT", path: u + "/parts/3", header: bearer(owner), body: blob(101), status: 413, code: "too_large"},
+			{name: "part 2 again, no larger than the quota left with it freed", method: "PUT", path: u + "/parts/2", header: bearer(owner),
+				body: blob(400), status: 200, events: []string{"dataset.upload.part"}},
+			{name: "complete: the parts are not counted twice", method: "POST", path: u + "/complete", header: bearer(owner),
+				status: 201, contain: []string{`"size":700`}, events: []string{"dataset.file.write"}},
+			{name: "the quota is used", method: "PUT", path: ds + "/c/versions/1/files/c.bin", header: bearer(owner), body: "x",
+				status: 413, code: "too_large", contain: []string{"used its storage quota"}},
+			{name: "replacing a file frees nothing until it is stored", method: "PUT", path: ds + "/c/versions/1/files/a.bin", header: bearer(owner),
+				body: "x", status: 413, code: "too_large"},
+		})
+		// Another project has no quota.
+		e.must(e.do("POST", "/api/v1/zones/eu/projects/big/datasets", `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects/big/datasets/c/versions", "", bearer(owner)), 201)
+		e.must(e.do("PUT", "/api/v1/zones/eu/projects/big/datasets/c/versions/1/files/a.bin", blob(5000), bearer(owner)), 201)
+	})
+}
+
+// objectFiles lists the blobs stored under the data directory.
+func (e *env) objectFiles() []string {
+	var files []string
+	filepath.WalkDir(filepath.Join(e.dataDir, "objects"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files
+}
