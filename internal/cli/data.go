@@ -19,6 +19,7 @@ import (
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/client"
 	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/spf13/cobra"
 )
 
@@ -302,16 +303,25 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// defaultPartSize is the part size of multipart uploads: files larger
+// than it are sent in parts, so a broken connection costs one part.
+const defaultPartSize = 64 << 20
+
 func newDataUploadCommand(app *App) *cobra.Command {
 	var zoneName, project string
 	var progress, noCommit bool
+	var version int
+	var partSize int64
 	cmd := &cobra.Command{
 		Use:   "upload DATASET FILE|DIR... --zone ZONE --project PROJECT",
 		Short: "Upload files or directories as a new version of a dataset, and commit it",
 		Long: "Upload files or directories as a new version of a dataset. Files keep their names; directories\n" +
 			"their relative paths. Each file is hashed first and the server checks the hash, so a file that\n" +
 			"changes during the upload is refused. The version is committed (made immutable) at the end\n" +
-			"unless --no-commit is given.",
+			"unless --no-commit is given.\n\n" +
+			"Files larger than --part-size are sent in parts. When an upload breaks, run the same command\n" +
+			"again with --version N (the version it opened, which the error names): files already stored\n" +
+			"are kept, and of a file sent in parts only the parts the server lacks are sent again.",
 		Args:    cobra.MinimumNArgs(2),
 		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
 		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
@@ -319,26 +329,34 @@ func newDataUploadCommand(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if partSize < 1<<20 {
+				return usageError{fmt.Errorf("--part-size must be at least 1048576 bytes")}
+			}
 			ctx := cmd.Context()
-			v, err := c.CreateVersion(ctx, zoneName, project, args[0])
-			if err != nil {
+			u := &uploader{app: app, c: c, zone: zoneName, project: project, dataset: args[0], progress: progress, partSize: partSize}
+			var v *catalog.Version
+			if version > 0 {
+				// Resume: keep what the version already holds, continue the uploads under way.
+				if v, err = c.GetVersion(ctx, zoneName, project, args[0], version); err != nil {
+					return err
+				}
+				if v.State != catalog.Open {
+					return usageError{fmt.Errorf("version %d of %s is %s: only an open version takes more files", version, args[0], v.State)}
+				}
+				if u.pending, err = c.ListUploads(ctx, zoneName, project, args[0], version); err != nil {
+					return err
+				}
+			} else if v, err = c.CreateVersion(ctx, zoneName, project, args[0]); err != nil {
 				return err
 			}
+			u.version = v.Number
+			stored := map[string]string{}
+			for _, f := range v.Files {
+				stored[f.Path] = f.SHA256
+			}
 			for _, f := range files {
-				sum, err := hashFile(f.path)
-				if err != nil {
-					return err
-				}
-				fh, err := os.Open(f.path)
-				if err != nil {
-					return err
-				}
-				r := app.progress(progress, "upload "+f.name, f.size, fh)
-				_, err = c.UploadFile(ctx, zoneName, project, args[0], v.Number, f.name, r, f.size, sum)
-				r.done()
-				fh.Close()
-				if err != nil {
-					return fmt.Errorf("%s: %w", f.name, err)
+				if err := u.upload(ctx, f, stored[f.name]); err != nil {
+					return fmt.Errorf("%s: %w (to resume: the same command with --version %d)", f.name, err, v.Number)
 				}
 			}
 			if noCommit {
@@ -355,7 +373,97 @@ func newDataUploadCommand(app *App) *cobra.Command {
 	app.projectFlags(cmd, &zoneName, &project)
 	cmd.Flags().BoolVar(&progress, "progress", false, "show progress (the default on a terminal)")
 	cmd.Flags().BoolVar(&noCommit, "no-commit", false, "leave the version open for more files")
+	cmd.Flags().IntVar(&version, "version", 0, "add to (or resume an upload into) this open version instead of opening a new one")
+	cmd.Flags().Int64Var(&partSize, "part-size", defaultPartSize, "send files larger than this many bytes in parts of this size")
 	return cmd
+}
+
+// uploader sends files into one open version.
+type uploader struct {
+	app                    *App
+	c                      *client.Client
+	zone, project, dataset string
+	version                int
+	progress               bool
+	partSize               int64
+	pending                []*catalog.FileUpload // the caller's uploads under way in the version
+}
+
+// upload sends one file, unless the version already holds it unchanged
+// (storedSHA256 is the stored file's hash, "" when there is none).
+func (u *uploader) upload(ctx context.Context, f localFile, storedSHA256 string) error {
+	sum, err := hashFile(f.path)
+	if err != nil {
+		return err
+	}
+	if sum == storedSHA256 {
+		fmt.Fprintf(u.app.Stderr, "%s: already stored\n", f.name)
+		return nil
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	r := u.app.progress(u.progress, "upload "+f.name, f.size, fh)
+	defer r.done()
+	if f.size <= u.partSize {
+		_, err = u.c.UploadFile(ctx, u.zone, u.project, u.dataset, u.version, f.name, r, f.size, sum)
+		return err
+	}
+	return u.multipart(ctx, f, fh, r, sum)
+}
+
+// multipart sends a file in parts, continuing an upload of it under way
+// when there is one: parts the server holds with the right size and hash
+// are not sent again.
+func (u *uploader) multipart(ctx context.Context, f localFile, fh *os.File, r *progressReader, sum string) error {
+	partSize := max(u.partSize, (f.size+objects.MaxParts-1)/objects.MaxParts)
+	count := int((f.size + partSize - 1) / partSize)
+	var up *catalog.FileUpload
+	for _, p := range u.pending {
+		if p.Path == f.name {
+			up = p // the newest wins
+		}
+	}
+	have := map[int]objects.UploadPart{}
+	if up != nil {
+		for _, p := range up.Parts {
+			if p.Number > count { // sent with another part size: start again
+				if err := u.c.AbortUpload(ctx, u.zone, u.project, u.dataset, u.version, up.ID); err != nil {
+					return err
+				}
+				up, have = nil, map[int]objects.UploadPart{}
+				break
+			}
+			have[p.Number] = p
+		}
+	}
+	if up == nil {
+		var err error
+		if up, err = u.c.StartUpload(ctx, u.zone, u.project, u.dataset, u.version, f.name); err != nil {
+			return err
+		}
+	}
+	for n := 1; n <= count; n++ {
+		off := int64(n-1) * partSize
+		size := min(partSize, f.size-off)
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(fh, off, size)); err != nil {
+			return err
+		}
+		partSum := hex.EncodeToString(h.Sum(nil))
+		if p, ok := have[n]; ok && p.Size == size && p.SHA256 == partSum {
+			r.n.Add(size)
+			continue
+		}
+		r.r = io.NewSectionReader(fh, off, size)
+		if _, err := u.c.PutUploadPart(ctx, u.zone, u.project, u.dataset, u.version, up.ID, n, r, size, partSum); err != nil {
+			return fmt.Errorf("part %d of %d: %w", n, count, err)
+		}
+	}
+	_, err := u.c.CompleteUpload(ctx, u.zone, u.project, u.dataset, u.version, up.ID, sum)
+	return err
 }
 
 func newDataDownloadCommand(app *App) *cobra.Command {

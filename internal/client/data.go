@@ -119,9 +119,19 @@ func (c *Client) UploadFile(ctx context.Context, zoneName, project, name string,
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.baseURL+apiPrefix+p, r)
+	var f catalog.File
+	return &f, c.stream(ctx, http.MethodPut, p, r, size, sha256, &f)
+}
+
+// stream sends a body of any size (none when r is nil), without the
+// client's overall deadline, and decodes the answer into out.
+func (c *Client) stream(ctx context.Context, method, p string, r io.Reader, size int64, sha256 string, out any) error {
+	if r == nil {
+		r = http.NoBody
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+apiPrefix+p, r)
 	if err != nil {
-		return nil, enclave.Wrap(enclave.CodeInvalidArgument, err, "cannot build the upload request")
+		return enclave.Wrap(enclave.CodeInvalidArgument, err, "cannot build the upload request")
 	}
 	req.ContentLength = size
 	c.authorize(req)
@@ -131,17 +141,75 @@ func (c *Client) UploadFile(ctx context.Context, zoneName, project, name string,
 	}
 	resp, err := c.streamClient().Do(req)
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return c.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return nil, decodeProblem(resp)
+		return decodeProblem(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBodyBytes)).Decode(out); err != nil {
+		return enclave.Wrap(enclave.CodeInternal, err, "cannot decode the upload's response")
+	}
+	return nil
+}
+
+func uploadsPath(zoneName, project, name string, number int, rest ...string) (string, error) {
+	return datasetPath(zoneName, project, append([]string{name, "versions", strconv.Itoa(number), "uploads"}, rest...)...)
+}
+
+// StartUpload begins a multipart upload of a file of an open version.
+func (c *Client) StartUpload(ctx context.Context, zoneName, project, name string, number int, path string) (*catalog.FileUpload, error) {
+	p, err := uploadsPath(zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.FileUpload](ctx, c, http.MethodPost, p, map[string]string{"path": path})
+}
+
+// ListUploads returns the caller's multipart uploads into a version.
+func (c *Client) ListUploads(ctx context.Context, zoneName, project, name string, number int) ([]*catalog.FileUpload, error) {
+	p, err := uploadsPath(zoneName, project, name, number)
+	if err != nil {
+		return nil, err
+	}
+	l, err := get[struct {
+		Items []*catalog.FileUpload `json:"items"`
+	}](ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
+// PutUploadPart sends part n of an upload: size bytes from r, checked
+// against sha256 when it is set.
+func (c *Client) PutUploadPart(ctx context.Context, zoneName, project, name string, number int, id string, n int, r io.Reader, size int64, sha256 string) (*objects.UploadPart, error) {
+	p, err := uploadsPath(zoneName, project, name, number, id, "parts", strconv.Itoa(n))
+	if err != nil {
+		return nil, err
+	}
+	var part objects.UploadPart
+	return &part, c.stream(ctx, http.MethodPut, p, r, size, sha256, &part)
+}
+
+// CompleteUpload joins an upload's parts into its file; sha256, when set,
+// is the whole file's.
+func (c *Client) CompleteUpload(ctx context.Context, zoneName, project, name string, number int, id, sha256 string) (*catalog.File, error) {
+	p, err := uploadsPath(zoneName, project, name, number, id, "complete")
+	if err != nil {
+		return nil, err
 	}
 	var f catalog.File
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBodyBytes)).Decode(&f); err != nil {
-		return nil, enclave.Wrap(enclave.CodeInternal, err, "cannot decode the upload's response")
+	return &f, c.stream(ctx, http.MethodPost, p, nil, 0, sha256, &f)
+}
+
+// AbortUpload abandons an upload and its parts.
+func (c *Client) AbortUpload(ctx context.Context, zoneName, project, name string, number int, id string) error {
+	p, err := uploadsPath(zoneName, project, name, number, id)
+	if err != nil {
+		return err
 	}
-	return &f, nil
+	return c.do(ctx, request{method: http.MethodDelete, path: p}, nil)
 }
 
 // Download is a file being downloaded.
