@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -176,4 +177,66 @@ func (e *env) objectFiles() []string {
 		return nil
 	})
 	return files
+}
+
+// TestImmutabilityInTheDatabase runs SQL beside the platform against a
+// committed version: the database's own triggers refuse every change to
+// its files and manifest, and allow only the move to deleted.
+func TestImmutabilityInTheDatabase(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnv(t, db)
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+		const ds = "/api/v1/zones/eu/projects/onc/datasets"
+		e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+		for v := 1; v <= 2; v++ {
+			e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+			e.must(e.do("PUT", ds+"/c/versions/"+strconv.Itoa(v)+"/files/a.csv", "x,y\n1,2\n", bearer(owner)), 201)
+		}
+		e.must(e.do("POST", ds+"/c/versions/1/commit", "", bearer(owner)), 200)
+		var committed, open string
+		db.SQL.QueryRow(`SELECT id FROM dataset_versions WHERE number = 1`).Scan(&committed)
+		db.SQL.QueryRow(`SELECT id FROM dataset_versions WHERE number = 2`).Scan(&open)
+		q := func(s string) string { return db.Dialect.Rebind(s) }
+		refused := []struct {
+			name string
+			sql  string
+			args []any
+		}{
+			{"change a file's hash", `UPDATE dataset_files SET sha256 = 'forged' WHERE version_id = ?`, []any{committed}},
+			{"point a file at other bytes", `UPDATE dataset_files SET object_id = (SELECT object_id FROM dataset_files WHERE version_id = ?) WHERE version_id = ?`, []any{open, committed}},
+			{"delete a file", `DELETE FROM dataset_files WHERE version_id = ?`, []any{committed}},
+			{"add a file", `INSERT INTO dataset_files (version_id, path, object_id, size, sha256, format, schema, created_at)
+				SELECT ?, 'extra.csv', object_id, size, sha256, format, schema, created_at FROM dataset_files WHERE version_id = ?`, []any{committed, open}},
+			{"change the manifest hash", `UPDATE dataset_versions SET sha256 = 'forged' WHERE id = ?`, []any{committed}},
+			{"change the size", `UPDATE dataset_versions SET size = size + 1 WHERE id = ?`, []any{committed}},
+			{"reopen it", `UPDATE dataset_versions SET state = 'open' WHERE id = ?`, []any{committed}},
+		}
+		for _, r := range refused {
+			if _, err := db.SQL.Exec(q(r.sql), r.args...); err == nil || !strings.Contains(err.Error(), "immutable") {
+				t.Errorf("%s: %v", r.name, err)
+			}
+		}
+		var sum string
+		db.SQL.QueryRow(q(`SELECT sha256 FROM dataset_files WHERE version_id = ?`), committed).Scan(&sum)
+		if sum != hexSHA([]byte("x,y\n1,2\n")) {
+			t.Fatalf("the file's hash is %s", sum)
+		}
+		// An open version is still being filled: it changes freely.
+		if _, err := db.SQL.Exec(q(`UPDATE dataset_files SET format = 'csv' WHERE version_id = ?`), open); err != nil {
+			t.Fatal(err)
+		}
+		// The one change allowed: committed → deleted, after which the files may go.
+		if _, err := db.SQL.Exec(q(`UPDATE dataset_versions SET state = 'deleted' WHERE id = ?`), committed); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL.Exec(q(`UPDATE dataset_versions SET state = 'committed' WHERE id = ?`), committed); err == nil {
+			t.Fatal("a deleted version came back")
+		}
+		if _, err := db.SQL.Exec(q(`DELETE FROM dataset_files WHERE version_id = ?`), committed); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
