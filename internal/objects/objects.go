@@ -119,6 +119,9 @@ type Store interface {
 	// OwnerUsage returns the plaintext bytes of owner's objects, writing
 	// included.
 	OwnerUsage(ctx context.Context, owner string) (int64, error)
+	// OwnersToPurge returns the owners whose keys were destroyed but who
+	// still have objects not yet marked destroyed.
+	OwnersToPurge(ctx context.Context) ([]string, error)
 }
 
 // ErrCorrupt means stored ciphertext failed authentication: it was changed

@@ -452,7 +452,8 @@ func (s *Service) Purge(ctx context.Context, owner string) (int, error) {
 	}
 }
 
-// Sweep removes uploads that expired, with their parts, and objects left
+// Sweep finishes purges a crash interrupted, removes uploads that expired,
+// with their parts, and objects left
 // in state writing or deleting for longer than olderThan — writes that
 // died midway and deletions a crash interrupted — blobs first, then rows.
 // It returns how many objects and uploads it removed.
@@ -462,6 +463,19 @@ func (s *Service) Sweep(ctx context.Context, olderThan time.Duration) (int, erro
 	if s.Uploads != nil {
 		var err error
 		if n, err = s.SweepUploads(ctx); err != nil {
+			return n, err
+		}
+	}
+	// A crash between a key's destruction and the purge that follows it
+	// leaves blobs no key can read: finish the purge.
+	owners, err := s.Store.OwnersToPurge(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, owner := range owners {
+		m, err := s.Purge(ctx, owner)
+		n += m
+		if err != nil {
 			return n, err
 		}
 	}

@@ -159,7 +159,9 @@ func mapValues(m map[string]string) []string {
 // sweepLoop removes, every ten minutes and once at start, what writes that
 // died midway left behind: object rows still being written after
 // storage.sweep_after, with their blobs, deletions a crash interrupted, and
-// multipart uploads past storage.upload_expiry with their parts.
+// multipart uploads past storage.upload_expiry with their parts; and it
+// finishes the purge of a project whose keys were destroyed just before a
+// crash.
 func (m *Main) sweepLoop(ctx context.Context) {
 	after := m.Config.Storage.SweepAfter
 	if after <= 0 {

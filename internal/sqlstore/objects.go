@@ -108,6 +108,19 @@ func (s *ObjectStore) OwnerUsage(ctx context.Context, owner string) (int64, erro
 	return n, s.DB.translate(err, "objects")
 }
 
+// OwnersToPurge implements objects.Store.
+func (s *ObjectStore) OwnersToPurge(ctx context.Context) ([]string, error) {
+	rows, err := s.DB.query(ctx, `SELECT DISTINCT o.owner FROM objects o JOIN kek_destroyed d ON d.owner = o.owner
+		WHERE o.state <> ?`, objects.Destroyed)
+	if err != nil {
+		return nil, s.DB.translate(err, "objects")
+	}
+	return collect(rows, func(r scanner) (string, error) {
+		var o string
+		return o, r.Scan(&o)
+	}, s.DB, "objects")
+}
+
 // UploadStore implements objects.UploadStore.
 type UploadStore struct{ DB *DB }
 
