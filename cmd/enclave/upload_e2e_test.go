@@ -136,6 +136,12 @@ func TestResumableUploadThroughBinary(t *testing.T) {
 			if _, errOut, code := admin.runEnv(env, append([]string{"data", "classify", "scans", "--classification", "public", "--reason", "x"}, p...)...); code != 3 || !strings.Contains(errOut, "data owner") {
 				t.Fatalf("classify by the admin: exit %d %s", code, errOut)
 			}
+			if _, errOut, code := olga.runEnv(env, append([]string{"data", "tier", "scans", "cold", "--version", "1"}, p...)...); code != 3 || !strings.Contains(errOut, "tier") {
+				t.Fatalf("cold tier on a local directory: exit %d %s", code, errOut)
+			}
+			if out := olga.okEnv(env, append([]string{"data", "tier", "scans", "hot", "--version", "1"}, p...)...); strings.Count(out, "hot") != 2 {
+				t.Fatalf("data tier hot: %s", out)
+			}
 			// Parts and the object cut midway are swept, never read: the
 			// version's two files are what is left once the write leftovers go.
 			dest := t.TempDir()

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/enclave-ml/enclave/internal/api"
+	"github.com/enclave-ml/enclave/internal/blobstore"
+	"github.com/enclave-ml/enclave/internal/blobstore/blobtest"
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
@@ -239,4 +242,66 @@ func TestImmutabilityInTheDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestColdTierThroughCatalog moves a committed version to the cold tier
+// and back on real object stores (MinIO, Azurite), and reads it in
+// between: the blobs' storage class changes, the data does not.
+func TestColdTierThroughCatalog(t *testing.T) {
+	for _, b := range []struct{ name, env, cold string }{
+		{"s3", blobtest.EnvS3, "REDUCED_REDUNDANCY"}, {"azure", blobtest.EnvAzure, "Cold"},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			url := blobtest.SharedURL(t, b.env)
+			db := storetest.Open(t, storetest.Backends()[0].URL(t))
+			e := newEnvConfig(t, db, func(c *config.Config) { c.Storage.URL = url })
+			e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+			e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+			owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+			e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+			const ds = "/api/v1/zones/eu/projects/onc/datasets"
+			e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+			e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+			content := strings.Repeat("id,value\n1,2\n", 1000)
+			e.must(e.do("PUT", ds+"/c/versions/1/files/a.csv", content, bearer(owner)), 201)
+			e.must(e.do("POST", ds+"/c/versions/1/commit", "", bearer(owner)), 200)
+			store, err := blobstore.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			classes := func() []string {
+				var out []string
+				for o, err := range store.All(context.Background(), "objects/") {
+					if err != nil {
+						t.Fatal(err)
+					}
+					info, err := store.Stat(context.Background(), o.Key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, info.StorageClass)
+				}
+				return out
+			}
+			read := "/api/v1/zones/eu/projects/onc/environments/dev/datasets/c/versions/1/files/a.csv"
+			steps(t, e, "tier-"+b.name, []scenario{
+				{name: "cold", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"cold"}`,
+					status: 200, contain: []string{`"tier":"cold"`}, events: []string{"dataset.version.tier"}},
+			})
+			if got := classes(); len(got) != 1 || got[0] != b.cold {
+				t.Fatalf("storage classes after the move: %v", got)
+			}
+			if r := e.do("GET", read, "", bearer(owner)); r.status != 200 || string(r.body) != content {
+				t.Fatalf("read from the cold tier: %d", r.status)
+			}
+			steps(t, e, "tier-back-"+b.name, []scenario{
+				{name: "hot", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"hot"}`,
+					status: 200, contain: []string{`"tier":"hot"`}, events: []string{"dataset.version.tier"}},
+			})
+			if got := classes(); len(got) != 1 || got[0] == b.cold {
+				t.Fatalf("storage classes after the move back: %v", got)
+			}
+		})
+	}
 }

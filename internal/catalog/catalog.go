@@ -162,8 +162,10 @@ type File struct {
 	SHA256    string `json:"sha256"`
 	Format    string `json:"format,omitempty"`
 	// Schema is the file's table schema, for CSV and Parquet files.
-	Schema    json.RawMessage `json:"schema,omitempty"`
-	CreatedAt time.Time       `json:"created_at"`
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// Tier is the storage tier its bytes are kept in: hot or cold.
+	Tier      string    `json:"tier,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // VersionCreate opens a new version.

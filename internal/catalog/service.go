@@ -844,12 +844,12 @@ func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name st
 			if err != nil {
 				return err
 			}
-			if o.Tier == tier {
-				continue
+			if o.Tier != tier {
+				if err := s.Objects.SetTier(ctx, o, tier); err != nil {
+					return err
+				}
 			}
-			if err := s.Objects.SetTier(ctx, o, tier); err != nil {
-				return err
-			}
+			f.Tier = tier
 		}
 		return s.record(ctx, d, "dataset.version.tier", map[string]any{"version": v.Number, "tier": tier, "files": len(files)})
 	})

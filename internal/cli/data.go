@@ -51,6 +51,7 @@ var fileColumns = []column[*catalog.File]{
 	{"PATH", func(f *catalog.File) string { return f.Path }},
 	{"SIZE", func(f *catalog.File) string { return humanBytes(f.Size) }},
 	{"FORMAT", func(f *catalog.File) string { return f.Format }},
+	{"TIER", func(f *catalog.File) string { return f.Tier }},
 	{"SHA256", func(f *catalog.File) string { return f.SHA256 }},
 }
 
@@ -85,7 +86,7 @@ func NewDataCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
 		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app), newDataLineageCommand(app),
-		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app))
+		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app), newDataTierCommand(app))
 	return cmd
 }
 
@@ -234,6 +235,32 @@ func newDataClassifyCommand(app *App) *cobra.Command {
 	app.projectFlags(cmd, &zoneName, &project)
 	cmd.Flags().StringVar(&class, "classification", "", "public, internal, confidential or restricted (required)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required to lower it)")
+	return cmd
+}
+
+func newDataTierCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	var version int
+	cmd := &cobra.Command{
+		Use:   "tier DATASET hot|cold --version N",
+		Short: "Move a committed version's files to the hot or the cheaper cold storage tier",
+		Long: "Move a committed version's files to the hot or the cold storage tier (S3 Glacier Instant Retrieval,\n" +
+			"Azure Cold, GCS Coldline by default; storage.url's cold_class= changes it). Both tiers read at once.\n" +
+			"A local directory has no tiers: the move is refused.",
+		Args: exactArgs(2),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "version")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			v, err := c.SetVersionTier(cmd.Context(), zoneName, project, args[0], version, args[1])
+			if err != nil {
+				return err
+			}
+			return printList(app, v.Files, fileColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().IntVar(&version, "version", 0, "the version (required)")
 	return cmd
 }
 

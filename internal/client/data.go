@@ -95,6 +95,15 @@ func (c *Client) CommitVersion(ctx context.Context, zoneName, project, name stri
 	return send[catalog.Version](ctx, c, http.MethodPost, p, nil)
 }
 
+// SetVersionTier moves a committed version's files to a storage tier.
+func (c *Client) SetVersionTier(ctx context.Context, zoneName, project, name string, number int, tier string) (*catalog.Version, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "tier")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Version](ctx, c, http.MethodPost, p, map[string]string{"tier": tier})
+}
+
 // filePath escapes a file path inside a version segment by segment.
 func filePath(path string) ([]string, error) {
 	if err := catalog.ValidatePath(path); err != nil {

@@ -171,11 +171,15 @@ func (s *CatalogStore) CommitVersion(ctx context.Context, v *catalog.Version) er
 
 const fileCols = `version_id, path, object_id, size, sha256, format, schema, created_at`
 
+// fileSelect reads files with the storage tier of their objects.
+const fileSelect = `SELECT f.version_id, f.path, f.object_id, f.size, f.sha256, f.format, f.schema, f.created_at,
+	COALESCE(o.tier, '') FROM dataset_files f LEFT JOIN objects o ON o.id = f.object_id`
+
 func scanFile(r scanner) (*catalog.File, error) {
 	var f catalog.File
 	var schema string
 	var created int64
-	if err := r.Scan(&f.VersionID, &f.Path, &f.ObjectID, &f.Size, &f.SHA256, &f.Format, &schema, &created); err != nil {
+	if err := r.Scan(&f.VersionID, &f.Path, &f.ObjectID, &f.Size, &f.SHA256, &f.Format, &schema, &created, &f.Tier); err != nil {
 		return nil, err
 	}
 	if schema != "" {
@@ -196,13 +200,13 @@ func (s *CatalogStore) PutFile(ctx context.Context, f *catalog.File) error {
 
 // GetFile implements catalog.Store.
 func (s *CatalogStore) GetFile(ctx context.Context, versionID, path string) (*catalog.File, error) {
-	f, err := scanFile(s.DB.queryRow(ctx, `SELECT `+fileCols+` FROM dataset_files WHERE version_id = ? AND path = ?`, versionID, path))
+	f, err := scanFile(s.DB.queryRow(ctx, fileSelect+` WHERE f.version_id = ? AND f.path = ?`, versionID, path))
 	return f, s.DB.translate(err, "file "+path)
 }
 
 // ListFiles implements catalog.Store.
 func (s *CatalogStore) ListFiles(ctx context.Context, versionID string) ([]*catalog.File, error) {
-	rows, err := s.DB.query(ctx, `SELECT `+fileCols+` FROM dataset_files WHERE version_id = ? ORDER BY path`, versionID)
+	rows, err := s.DB.query(ctx, fileSelect+` WHERE f.version_id = ? ORDER BY f.path`, versionID)
 	if err != nil {
 		return nil, s.DB.translate(err, "files")
 	}

@@ -111,9 +111,20 @@ func open(t *testing.T, u string) *blobstore.Store {
 
 var created sync.Map // URL → error of creating its bucket
 
-// openShared opens a server's bucket under a prefix of its own, so that
-// tests neither see each other's objects nor those of earlier runs.
-func openShared(t *testing.T, env string, create func(*blobstore.Store) error) *blobstore.Store {
+// SharedURL returns the storage URL of the server ENCLAVE_TEST_S3 (EnvS3)
+// or ENCLAVE_TEST_AZURE (EnvAzure) names, under a fresh prefix, with its
+// bucket or container created; it skips the test when the variable is not
+// set. The caller cleans the prefix up (or leaves it to the server's end).
+func SharedURL(t *testing.T, env string) string {
+	t.Helper()
+	create := createBucket
+	if env == EnvAzure {
+		create = createContainer
+	}
+	return sharedURL(t, env, create)
+}
+
+func sharedURL(t *testing.T, env string, create func(*blobstore.Store) error) string {
 	t.Helper()
 	raw := os.Getenv(env)
 	if raw == "" {
@@ -139,7 +150,15 @@ func openShared(t *testing.T, env string, create func(*blobstore.Store) error) *
 	_, _ = rand.Read(id[:])
 	q.Set("prefix", q.Get("prefix")+"t"+hex.EncodeToString(id[:])+"/")
 	u.RawQuery = q.Encode()
-	s := open(t, u.String())
+	return u.String()
+}
+
+// openShared opens a server's bucket under a prefix of its own, so that
+// tests neither see each other's objects nor those of earlier runs.
+func openShared(t *testing.T, env string, create func(*blobstore.Store) error) *blobstore.Store {
+	t.Helper()
+	u := sharedURL(t, env, create)
+	s := open(t, u)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
