@@ -142,6 +142,13 @@ func TestResumableUploadThroughBinary(t *testing.T) {
 			if out := olga.okEnv(env, append([]string{"data", "tier", "scans", "hot", "--version", "1"}, p...)...); strings.Count(out, "hot") != 2 {
 				t.Fatalf("data tier hot: %s", out)
 			}
+			// Curate the scans, then read the curated copy.
+			if out := olga.okEnv(env, append([]string{"data", "copy", "scans", "--version", "1", "--area", "curated", "--to", "scans-clean"}, p...)...); !strings.Contains(out, "curate") {
+				t.Fatalf("data copy: %s", out)
+			}
+			if out := olga.okEnv(env, append([]string{"data", "lineage", "scans-clean", "--version", "1"}, p...)...); !strings.Contains(out, "onc/scans") || !strings.Contains(out, "curate") {
+				t.Fatalf("lineage of the curated copy: %s", out)
+			}
 			// Parts and the object cut midway are swept, never read: the
 			// version's two files are what is left once the write leftovers go.
 			dest := t.TempDir()

@@ -83,6 +83,9 @@ func (s *Server) datasetRoutes() []route {
 		{method: "POST", pattern: versionPath + "/tier", perm: "datasets/write",
 			summary: "Move a committed version's files to the hot or cold storage tier, where the backend has one",
 			tag:     tag, in: TierRequest{}, out: versionOut, status: 200, handle: s.setTier},
+		{method: "POST", pattern: versionPath + "/copy", perm: "datasets/write",
+			summary: "Copy a committed version into another area: curate (raw to curated) or provision (raw or curated to workspace); needs the right to read contents too",
+			tag:     tag, in: catalog.AreaCopy{}, out: versionOut, status: 201, handle: s.copyToArea},
 		{method: "GET", pattern: versionPath + "/lineage", perm: "datasets/read", summary: "Where a version came from and what was made from it",
 			tag: tag, out: LineageResponse{}, status: 200, handle: s.lineage},
 		{method: "GET", pattern: datasetPath + "/columns", perm: "datasets/read", summary: "A dataset's column labels",
@@ -262,6 +265,22 @@ func (s *Server) putFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, f)
+}
+
+func (s *Server) copyToArea(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	var in catalog.AreaCopy
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := s.Catalog.CopyToArea(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), n, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, v)
 }
 
 // UploadRequest starts a multipart upload.

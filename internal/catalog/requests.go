@@ -7,7 +7,6 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
-	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/zone"
 )
 
@@ -477,41 +476,9 @@ func (s *Service) CopyUnderGrant(ctx context.Context, zoneName, project, id, tar
 	}
 	// Copy the bytes first; nothing refers to them until the transaction
 	// below commits, and a failure discards them.
-	type copied struct {
-		f *File
-		o *objects.Object
-	}
-	var done []copied
-	discard := func() {
-		for _, c := range done {
-			s.Objects.Discard(context.WithoutCancel(ctx), c.o)
-		}
-	}
-	for _, f := range files {
-		so, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
-		if err != nil {
-			discard()
-			return nil, err
-		}
-		rd, err := s.Objects.Open(ctx, so)
-		if err != nil {
-			discard()
-			return nil, err
-		}
-		rc, err := rd.ReadRange(ctx, 0, -1)
-		if err != nil {
-			discard()
-			return nil, err
-		}
-		o, err := s.Objects.Write(ctx, place, rc, 0)
-		rc.Close()
-		if err != nil {
-			discard()
-			return nil, err
-		}
-		nf := *f
-		nf.ObjectID, nf.CreatedAt = o.ID, s.Clock.Now()
-		done = append(done, copied{f: &nf, o: o})
+	copies, err := s.copyFiles(ctx, files, place)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Clock.Now()
 	d := &Dataset{ID: newID(), Zone: p.Zone, Project: p.Name, ZoneID: p.ZoneID, ProjectID: p.ID, Name: target, Area: Workspace,
@@ -527,37 +494,15 @@ func (s *Service) CopyUnderGrant(ctx context.Context, zoneName, project, id, tar
 		if err := s.Store.CreateDataset(ctx, d); err != nil {
 			return err
 		}
-		v := &Version{ID: newID(), DatasetID: d.ID, Number: 1, State: Open, Operation: "grant-copy", CreatedBy: a.PrincipalID, CreatedAt: now}
-		if err := s.Store.CreateVersion(ctx, v); err != nil {
+		v, err := s.commitCopies(ctx, d, 1, "grant-copy", a.PrincipalID, copies, sv)
+		if err != nil {
 			return err
 		}
-		var fs []*File
-		for _, c := range done {
-			if err := s.Objects.Commit(ctx, c.o); err != nil {
-				return err
-			}
-			c.f.VersionID = v.ID
-			if err := s.Store.PutFile(ctx, c.f); err != nil {
-				return err
-			}
-			fs = append(fs, c.f)
-		}
-		v.State, v.SHA256, v.CommittedAt, v.FileCount = Committed, ManifestHash(fs), &now, len(fs)
-		for _, f := range fs {
-			v.Size += f.Size
-		}
-		if err := s.Store.CommitVersion(ctx, v); err != nil {
-			return err
-		}
-		if err := s.Store.AddLineage(ctx, v.ID, sv.ID, "grant-copy"); err != nil {
-			return err
-		}
-		d.LatestVersion = 1
 		return s.record(ctx, d, "data.copy", map[string]any{"grant": r.ID, "source": src.Name, "source_version": sv.Number,
-			"environment": r.Environment, "expires_at": r.ExpiresAt, "files": len(fs), "sha256": v.SHA256})
+			"environment": r.Environment, "expires_at": r.ExpiresAt, "files": v.FileCount, "sha256": v.SHA256})
 	})
 	if err != nil {
-		discard()
+		s.discardCopies(ctx, copies)
 		return nil, err
 	}
 	return d, nil

@@ -59,6 +59,9 @@ func (s *Service) CreateDataset(ctx context.Context, zoneName, project string, i
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if in.Area == Inbox || in.Area == Export {
+		return nil, enclave.FieldError("area", "the %s area is the airlock's staging area: its datasets come from airlock requests", in.Area)
+	}
 	p, err := s.Zones.GetProject(ctx, zoneName, project)
 	if err != nil {
 		return nil, err

@@ -36,6 +36,7 @@ var datasetColumns = []column[*catalog.Dataset]{
 var versionColumns = []column[*catalog.Version]{
 	{"VERSION", func(v *catalog.Version) string { return strconv.Itoa(v.Number) }},
 	{"STATE", func(v *catalog.Version) string { return string(v.State) }},
+	{"OPERATION", func(v *catalog.Version) string { return v.Operation }},
 	{"FILES", func(v *catalog.Version) string { return strconv.Itoa(v.FileCount) }},
 	{"SIZE", func(v *catalog.Version) string { return humanBytes(v.Size) }},
 	{"SHA256", func(v *catalog.Version) string { return v.SHA256 }},
@@ -86,7 +87,7 @@ func NewDataCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
 		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app), newDataLineageCommand(app),
-		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app), newDataTierCommand(app))
+		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app), newDataTierCommand(app), newDataCopyCommand(app))
 	return cmd
 }
 
@@ -235,6 +236,37 @@ func newDataClassifyCommand(app *App) *cobra.Command {
 	app.projectFlags(cmd, &zoneName, &project)
 	cmd.Flags().StringVar(&class, "classification", "", "public, internal, confidential or restricted (required)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required to lower it)")
+	return cmd
+}
+
+func newDataCopyCommand(app *App) *cobra.Command {
+	var zoneName, project, area, to, description string
+	var version int
+	cmd := &cobra.Command{
+		Use:   "copy DATASET --version N --area curated|workspace --to DATASET",
+		Short: "Copy a committed version into another area: curate raw data, provision data to the workspace",
+		Long: "Copy a committed version into another area of the project, the only way data moves between areas:\n" +
+			"raw to curated (curate), raw or curated to workspace (provision). The copy becomes the next version\n" +
+			"of --to, which is created when it does not exist, with the source's classification, tags, retention\n" +
+			"and column labels; its lineage names the source. The airlock alone moves data into and out of a project.",
+		Args: exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return requireFlags(cmd, "zone", "project", "version", "area", "to")
+		},
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			v, err := c.CopyToArea(cmd.Context(), zoneName, project, args[0], version,
+				catalog.AreaCopy{Area: catalog.Area(area), Dataset: to, Description: description})
+			if err != nil {
+				return err
+			}
+			return printItem(app, v, versionColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().IntVar(&version, "version", 0, "the committed version to copy (required)")
+	cmd.Flags().StringVar(&area, "area", "", "the target area: curated or workspace (required)")
+	cmd.Flags().StringVar(&to, "to", "", "the target dataset (required)")
+	cmd.Flags().StringVar(&description, "description", "", "the target's description, when it is created")
 	return cmd
 }
 

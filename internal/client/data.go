@@ -95,6 +95,16 @@ func (c *Client) CommitVersion(ctx context.Context, zoneName, project, name stri
 	return send[catalog.Version](ctx, c, http.MethodPost, p, nil)
 }
 
+// CopyToArea copies a committed version into another area (curate,
+// provision).
+func (c *Client) CopyToArea(ctx context.Context, zoneName, project, name string, number int, in catalog.AreaCopy) (*catalog.Version, error) {
+	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "copy")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Version](ctx, c, http.MethodPost, p, in)
+}
+
 // SetVersionTier moves a committed version's files to a storage tier.
 func (c *Client) SetVersionTier(ctx context.Context, zoneName, project, name string, number int, tier string) (*catalog.Version, error) {
 	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "tier")
