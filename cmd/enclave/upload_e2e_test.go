@@ -45,7 +45,9 @@ func countFiles(dir string) int {
 // TestResumableUploadThroughBinary kills the server with SIGKILL while
 // the CLI sends a file in parts, restarts it, and runs the same upload
 // again with --version: only the parts the server lacks are sent, and the
-// file that results is the one on disk.
+// file that results is the one on disk. Then the data commands a data
+// owner uses next: versions, classify, tier, copy (curate), lineage, share
+// with the zone and download from another project of it.
 func TestResumableUploadThroughBinary(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -148,6 +150,21 @@ func TestResumableUploadThroughBinary(t *testing.T) {
 			}
 			if out := olga.okEnv(env, append([]string{"data", "lineage", "scans-clean", "--version", "1"}, p...)...); !strings.Contains(out, "onc/scans") || !strings.Contains(out, "curate") {
 				t.Fatalf("lineage of the curated copy: %s", out)
+			}
+			// Share the curated scans with the zone; another project of it reads them.
+			if out := olga.okEnv(env, append([]string{"data", "share", "scans-clean"}, p...)...); !strings.Contains(out, "zone") {
+				t.Fatalf("data share: %s", out)
+			}
+			admin.okEnv(env, "project", "create", "labs", "--zone", "eu", "--owner", "o", "--cost-center", "c")
+			admin.okEnv(env, "access", "grant", "--user", "olga", "--role", "data-owner", "--scope", "/zones/eu/projects/labs")
+			labs := []string{"--zone", "eu", "--project", "labs"}
+			if out := olga.okEnv(env, append([]string{"data", "shared"}, labs...)...); !strings.Contains(out, "onc") || !strings.Contains(out, "scans-clean") {
+				t.Fatalf("data shared: %s", out)
+			}
+			sharedDest := t.TempDir()
+			olga.okEnv(env, append([]string{"data", "download", "scans-clean", "--from", "onc", "--version", "1", "--env", "dev", "--out", sharedDest}, labs...)...)
+			if got := hashOf(t, filepath.Join(sharedDest, "scan.bin")); got != sum {
+				t.Fatalf("shared download: %s", got)
 			}
 			// Parts and the object cut midway are swept, never read: the
 			// version's two files are what is left once the write leftovers go.

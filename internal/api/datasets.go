@@ -122,6 +122,18 @@ func (s *Server) datasetRoutes() []route {
 		{method: "POST", pattern: "/api/v1/zones/{zone}/projects/{project}/keys/rotate", perm: "keys/write",
 			summary: "Rotate a project's key-encryption key: re-wrap every data key without re-encrypting data",
 			tag:     "keys", out: objects.Rotation{}, status: 200, handle: s.rotateProjectKey},
+		{method: "POST", pattern: datasetPath + "/share", perm: "datasets/write",
+			summary: "Share a raw or curated dataset with the zone's other projects, or stop sharing it (its data owner only)",
+			tag:     tag, in: ShareRequest{}, out: datasetOut, status: 200, handle: s.shareDataset},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/shared-datasets", perm: "datasets/read",
+			summary: "The datasets shared with the project's zone", tag: tag, out: datasetList, status: 200, handle: s.listShared, query: pageQuery},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/shared-datasets/{owner}/{dataset}/versions/{version}",
+			perm: "datasets/read", summary: "A version of a dataset shared with the zone, with its files", tag: tag,
+			out: versionOut, status: 200, handle: s.getSharedVersion},
+		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}/shared-datasets/{owner}/{dataset}/versions/{version}/files/{path...}",
+			perm: "datasets/contents/read", stream: true,
+			summary: "Read a file of a dataset shared with the zone, in an environment of the caller's project certified for its classification",
+			tag:     tag, status: 200, handle: s.getSharedFile},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}/datasets/{dataset}/versions/{version}/files/{path...}",
 			perm: "datasets/contents/read", stream: true,
 			summary: "Read a file in an environment (HTTP Range supported); refused when the data is classified above the environment's certification",
@@ -392,6 +404,67 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.sendContents(w, r, c)
+}
+
+// getSharedFile streams a file of a dataset shared with the zone, read in
+// an environment of the caller's project.
+func (s *Server) getSharedFile(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.Catalog.OpenSharedFile(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("environment"),
+		r.PathValue("owner"), r.PathValue("dataset"), n, r.PathValue("path"))
+	if err != nil {
+		return err
+	}
+	return s.sendContents(w, r, c)
+}
+
+// ShareRequest shares a dataset with its zone, or stops sharing it.
+type ShareRequest struct {
+	Shared bool `json:"shared"`
+}
+
+func (s *Server) shareDataset(w http.ResponseWriter, r *http.Request) error {
+	var in ShareRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	d, err := s.Catalog.Share(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("dataset"), in.Shared)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) listShared(w http.ResponseWriter, r *http.Request) error {
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ds, next, err := s.Catalog.ListShared(r.Context(), r.PathValue("zone"), r.PathValue("project"), page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, listOf(ds, next))
+}
+
+func (s *Server) getSharedVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	_, v, err := s.Catalog.GetSharedVersion(r.Context(), r.PathValue("zone"), r.PathValue("project"), r.PathValue("owner"), r.PathValue("dataset"), n)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// sendContents streams c, or the one range a Range header asks for.
+func (s *Server) sendContents(w http.ResponseWriter, r *http.Request, c *catalog.Contents) error {
 	size := c.Size()
 	off, length, partial, err := parseRange(r.Header.Get("Range"), size)
 	if err != nil {

@@ -69,7 +69,10 @@ type Dataset struct {
 	// GrantID names the production-data access grant this dataset is a
 	// copy under; it is readable in the grant's environment only while the
 	// grant lasts.
-	GrantID       string    `json:"grant_id,omitempty"`
+	GrantID string `json:"grant_id,omitempty"`
+	// Shared says its data owner shares it with the zone: the zone's other
+	// projects find it and read it in their own environments.
+	Shared        bool      `json:"shared"`
 	LatestVersion int       `json:"latest_version"`
 	CreatedBy     string    `json:"created_by"`
 	CreatedAt     time.Time `json:"created_at"`
@@ -190,6 +193,9 @@ type Filter struct {
 type Store interface {
 	CreateDataset(ctx context.Context, d *Dataset) error
 	GetDataset(ctx context.Context, zone, project, name string) (*Dataset, error)
+	// ListShared returns up to limit datasets shared with a zone, with IDs
+	// after afterID, in ID order.
+	ListShared(ctx context.Context, zoneID, afterID string, limit int) ([]*Dataset, error)
 	ListDatasets(ctx context.Context, projectID string, f Filter, after string, limit int) ([]*Dataset, error)
 	UpdateDataset(ctx context.Context, d *Dataset) error
 	CountDatasets(ctx context.Context, projectID string) (int, error)

@@ -533,6 +533,10 @@ type Contents struct {
 	reader  *objects.Reader
 	svc     *Service
 	env     string
+	// envScope is the scope of the environment it is read in: the
+	// dataset's project's, or another project's of the zone for a shared
+	// dataset.
+	envScope string
 }
 
 // ReadRange returns a reader of length bytes from offset (length < 0: to
@@ -545,8 +549,8 @@ func (c *Contents) ReadRange(ctx context.Context, offset, length int64) (io.Read
 		d, v, f := c.Dataset, c.Version, c.File
 		err := c.svc.Tx.InTx(ctx, func(ctx context.Context) error {
 			return c.svc.Audit.Record(ctx, audit.Event{Action: "data.read", TargetType: "dataset", TargetID: d.ID,
-				Scope: d.Scope() + "/environments/" + c.env, Classification: string(d.Classification),
-				Details: map[string]any{"dataset": d.Name, "version": v.Number, "path": f.Path, "sha256": f.SHA256,
+				Scope: c.envScope, Classification: string(d.Classification),
+				Details: map[string]any{"dataset": d.Name, "project": d.Project, "version": v.Number, "path": f.Path, "sha256": f.SHA256,
 					"environment": c.env, "offset": offset, "length": length}})
 		})
 		if err != nil {
@@ -601,7 +605,23 @@ func (s *Service) OpenFile(ctx context.Context, zoneName, project, env, name str
 	if err := ValidatePath(filePath); err != nil {
 		return nil, err
 	}
-	d, v, err := s.version(ctx, zoneName, project, name, number)
+	d, err := s.GetDataset(ctx, zoneName, project, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.openFile(ctx, d, zoneName, project, env, number, filePath)
+}
+
+// openFile opens a file of d in an environment of project (d's own, or
+// another of the zone for a shared dataset).
+func (s *Service) openFile(ctx context.Context, d *Dataset, zoneName, project, env string, number int, filePath string) (*Contents, error) {
+	if err := ValidatePath(filePath); err != nil {
+		return nil, err
+	}
+	if number < 1 {
+		return nil, enclave.FieldError("version", "version must be a positive number")
+	}
+	v, err := s.Store.GetVersion(ctx, d.ID, number)
 	if err != nil {
 		return nil, err
 	}
@@ -632,12 +652,13 @@ func (s *Service) OpenFile(ctx context.Context, zoneName, project, env, name str
 	if err != nil {
 		return nil, err
 	}
-	c := &Contents{Dataset: d, Version: v, File: f, svc: s}
+	c := &Contents{Dataset: d, Version: v, File: f, svc: s, env: string(e.Name),
+		envScope: "/zones/" + zoneName + "/projects/" + project + "/environments/" + string(e.Name)}
 	r, err := s.Objects.Open(ctx, o)
 	if err != nil {
 		return nil, c.corrupt(ctx, err)
 	}
-	c.reader, c.env = r, string(e.Name)
+	c.reader = r
 	return c, nil
 }
 

@@ -31,6 +31,12 @@ var datasetColumns = []column[*catalog.Dataset]{
 	{"VERSIONS", func(d *catalog.Dataset) string { return strconv.Itoa(d.LatestVersion) }},
 	{"RETENTION", func(d *catalog.Dataset) string { return days(d.RetentionDays) }},
 	{"TAGS", func(d *catalog.Dataset) string { return formatTags(d.Tags) }},
+	{"SHARED", func(d *catalog.Dataset) string {
+		if d.Shared {
+			return "zone"
+		}
+		return ""
+	}},
 }
 
 var versionColumns = []column[*catalog.Version]{
@@ -87,7 +93,8 @@ func NewDataCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newDataListCommand(app), newDataCreateCommand(app), newDataShowCommand(app), newDataVersionsCommand(app),
 		newDataUploadCommand(app), newDataDownloadCommand(app), newDataClassifyCommand(app), newDataLineageCommand(app),
-		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app), newDataTierCommand(app), newDataCopyCommand(app))
+		newDataLabelCommand(app), newDataRequestsCommand(app), newDataGrantCommand(app), newDataTierCommand(app), newDataCopyCommand(app),
+		newDataShareCommand(app), newDataSharedCommand(app))
 	return cmd
 }
 
@@ -268,6 +275,66 @@ func newDataCopyCommand(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "the target dataset (required)")
 	cmd.Flags().StringVar(&description, "description", "", "the target's description, when it is created")
 	return cmd
+}
+
+func newDataShareCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	var stop bool
+	cmd := &cobra.Command{
+		Use:   "share DATASET [--stop]",
+		Short: "Share a raw or curated dataset with the zone's other projects (its data owner only), or stop",
+		Long: "Share a raw or curated dataset with the landing zone: members of its other projects find it with\n" +
+			"'enclave data shared' and read it with 'enclave data download --from PROJECT' in their own\n" +
+			"environments, each certified for its classification. It stays under this project's key and data owner.",
+		Args:    exactArgs(1),
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, err := c.ShareDataset(cmd.Context(), zoneName, project, args[0], !stop)
+			if err != nil {
+				return err
+			}
+			return printItem(app, d, datasetColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	cmd.Flags().BoolVar(&stop, "stop", false, "stop sharing it")
+	return cmd
+}
+
+func newDataSharedCommand(app *App) *cobra.Command {
+	var zoneName, project string
+	cmd := &cobra.Command{
+		Use:     "shared --zone ZONE --project PROJECT",
+		Short:   "List the datasets shared with the project's zone",
+		Args:    noArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { return requireFlags(cmd, "zone", "project") },
+		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			var all []*catalog.Dataset
+			for page := (enclave.Page{}); ; {
+				ds, next, err := c.ListShared(cmd.Context(), zoneName, project, page)
+				if err != nil {
+					return err
+				}
+				all = append(all, ds...)
+				if next == "" {
+					break
+				}
+				page.Token = next
+			}
+			return printList(app, all, sharedColumns)
+		}),
+	}
+	app.projectFlags(cmd, &zoneName, &project)
+	return cmd
+}
+
+var sharedColumns = []column[*catalog.Dataset]{
+	{"PROJECT", func(d *catalog.Dataset) string { return d.Project }},
+	{"NAME", func(d *catalog.Dataset) string { return d.Name }},
+	{"AREA", func(d *catalog.Dataset) string { return string(d.Area) }},
+	{"CLASSIFICATION", func(d *catalog.Dataset) string { return string(d.Classification) }},
+	{"LATEST", func(d *catalog.Dataset) string { return strconv.Itoa(d.LatestVersion) }},
+	{"OWNER", func(d *catalog.Dataset) string { return d.OwnerName }},
 }
 
 func newDataTierCommand(app *App) *cobra.Command {
@@ -526,7 +593,7 @@ func (u *uploader) multipart(ctx context.Context, f localFile, fh *os.File, r *p
 }
 
 func newDataDownloadCommand(app *App) *cobra.Command {
-	var zoneName, project, env, file, out string
+	var zoneName, project, env, file, out, from string
 	var version int
 	var progress bool
 	cmd := &cobra.Command{
@@ -535,14 +602,21 @@ func newDataDownloadCommand(app *App) *cobra.Command {
 		Long: "Download a version's files (or one with --file) into --out, a directory (or, with --file, a file\n" +
 			"name; - for standard output). Data is read in the environment --env names, which must be certified\n" +
 			"for its classification. Each file is written under a temporary name, checked against its SHA-256\n" +
-			"and only then renamed, so a broken download leaves nothing that looks complete.",
+			"and only then renamed, so a broken download leaves nothing that looks complete.\n\n" +
+			"With --from PROJECT, the dataset is one PROJECT shares with the zone, read in --project's environment.",
 		Args: exactArgs(1),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			return requireFlags(cmd, "zone", "project", "version", "env", "out")
 		},
 		RunE: app.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			ctx := cmd.Context()
-			v, err := c.GetVersion(ctx, zoneName, project, args[0], version)
+			var v *catalog.Version
+			var err error
+			if from != "" {
+				v, err = c.GetSharedVersion(ctx, zoneName, project, from, args[0], version)
+			} else {
+				v, err = c.GetVersion(ctx, zoneName, project, args[0], version)
+			}
 			if err != nil {
 				return err
 			}
@@ -563,7 +637,7 @@ func newDataDownloadCommand(app *App) *cobra.Command {
 				if file != "" {
 					dest = out
 				}
-				if err := app.downloadOne(ctx, c, zoneName, project, env, args[0], version, f, dest, progress); err != nil {
+				if err := app.downloadOne(ctx, c, zoneName, project, env, from, args[0], version, f, dest, progress); err != nil {
 					return fmt.Errorf("%s: %w", f.Path, err)
 				}
 			}
@@ -576,12 +650,13 @@ func newDataDownloadCommand(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "download only this file")
 	cmd.Flags().StringVar(&out, "out", "", "directory to write into; with --file, the file name (- for standard output)")
 	cmd.Flags().BoolVar(&progress, "progress", false, "show progress (the default on a terminal)")
+	cmd.Flags().StringVar(&from, "from", "", "the project that shares the dataset with the zone")
 	return cmd
 }
 
-func (app *App) downloadOne(ctx context.Context, c *client.Client, zoneName, project, env, dataset string, version int,
+func (app *App) downloadOne(ctx context.Context, c *client.Client, zoneName, project, env, from, dataset string, version int,
 	f *catalog.File, dest string, progress bool) error {
-	d, err := c.DownloadFile(ctx, zoneName, project, env, dataset, version, f.Path, "")
+	d, err := c.DownloadSharedFile(ctx, zoneName, project, env, from, dataset, version, f.Path, "")
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,34 @@ func (c *Client) CopyToArea(ctx context.Context, zoneName, project, name string,
 	return send[catalog.Version](ctx, c, http.MethodPost, p, in)
 }
 
+// ShareDataset shares a dataset with its zone, or stops sharing it.
+func (c *Client) ShareDataset(ctx context.Context, zoneName, project, name string, shared bool) (*catalog.Dataset, error) {
+	p, err := datasetPath(zoneName, project, name, "share")
+	if err != nil {
+		return nil, err
+	}
+	return send[catalog.Dataset](ctx, c, http.MethodPost, p, map[string]bool{"shared": shared})
+}
+
+// ListShared returns one page of the datasets shared with a project's zone.
+func (c *Client) ListShared(ctx context.Context, zoneName, project string, page enclave.Page) ([]*catalog.Dataset, string, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "shared-datasets")
+	if err != nil {
+		return nil, "", err
+	}
+	return list[catalog.Dataset](ctx, c, p, url.Values{}, page)
+}
+
+// GetSharedVersion returns a version of a dataset project from shares with
+// the zone.
+func (c *Client) GetSharedVersion(ctx context.Context, zoneName, project, from, name string, number int) (*catalog.Version, error) {
+	p, err := escapePath("zones", zoneName, "projects", project, "shared-datasets", from, name, "versions", strconv.Itoa(number))
+	if err != nil {
+		return nil, err
+	}
+	return get[catalog.Version](ctx, c, p)
+}
+
 // SetVersionTier moves a committed version's files to a storage tier.
 func (c *Client) SetVersionTier(ctx context.Context, zoneName, project, name string, number int, tier string) (*catalog.Version, error) {
 	p, err := datasetPath(zoneName, project, name, "versions", strconv.Itoa(number), "tier")
@@ -242,12 +270,23 @@ type Download struct {
 // DownloadFile reads a file of a committed version in an environment;
 // rangeHeader, when set, is sent as the Range header ("bytes=0-99").
 func (c *Client) DownloadFile(ctx context.Context, zoneName, project, env, name string, number int, path, rangeHeader string) (*Download, error) {
+	return c.DownloadSharedFile(ctx, zoneName, project, env, "", name, number, path, rangeHeader)
+}
+
+// DownloadSharedFile is DownloadFile for a dataset that project from
+// shares with the zone ("" for one of project's own), read in an
+// environment of project.
+func (c *Client) DownloadSharedFile(ctx context.Context, zoneName, project, env, from, name string, number int, path, rangeHeader string) (*Download, error) {
 	segs, err := filePath(path)
 	if err != nil {
 		return nil, err
 	}
-	p, err := escapePath(append([]string{"zones", zoneName, "projects", project, "environments", env, "datasets", name,
-		"versions", strconv.Itoa(number), "files"}, segs...)...)
+	where := []string{"datasets", name}
+	if from != "" {
+		where = []string{"shared-datasets", from, name}
+	}
+	p, err := escapePath(append(append(append([]string{"zones", zoneName, "projects", project, "environments", env}, where...),
+		"versions", strconv.Itoa(number), "files"), segs...)...)
 	if err != nil {
 		return nil, err
 	}

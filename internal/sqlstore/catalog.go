@@ -17,7 +17,7 @@ type CatalogStore struct{ DB *DB }
 var _ catalog.Store = (*CatalogStore)(nil)
 
 const datasetCols = `d.id, z.name, p.name, d.zone_id, d.project_id, d.name, d.area, d.owner_id, d.owner_name, d.description, d.tags,
-	d.classification, d.retention_days, d.latest_version, d.created_by, d.created_at, d.updated_at, d.grant_id`
+	d.classification, d.retention_days, d.latest_version, d.created_by, d.created_at, d.updated_at, d.grant_id, d.shared`
 
 const datasetFrom = ` FROM datasets d JOIN projects p ON p.id = d.project_id JOIN zones z ON z.id = d.zone_id`
 
@@ -26,7 +26,7 @@ func scanDataset(r scanner) (*catalog.Dataset, error) {
 	var tags string
 	var created, updated int64
 	if err := r.Scan(&d.ID, &d.Zone, &d.Project, &d.ZoneID, &d.ProjectID, &d.Name, &d.Area, &d.OwnerID, &d.OwnerName,
-		&d.Description, &tags, &d.Classification, &d.RetentionDays, &d.LatestVersion, &d.CreatedBy, &created, &updated, &d.GrantID); err != nil {
+		&d.Description, &tags, &d.Classification, &d.RetentionDays, &d.LatestVersion, &d.CreatedBy, &created, &updated, &d.GrantID, &d.Shared); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &d.Tags); err != nil {
@@ -84,6 +84,16 @@ func (s *CatalogStore) ListDatasets(ctx context.Context, projectID string, f cat
 	return collect(rows, scanDataset, s.DB, "datasets")
 }
 
+// ListShared implements catalog.Store.
+func (s *CatalogStore) ListShared(ctx context.Context, zoneID, afterID string, limit int) ([]*catalog.Dataset, error) {
+	rows, err := s.DB.query(ctx, `SELECT `+datasetCols+datasetFrom+` WHERE d.zone_id = ? AND d.shared AND d.id > ?
+		ORDER BY d.id LIMIT ?`, zoneID, afterID, limit)
+	if err != nil {
+		return nil, s.DB.translate(err, "datasets")
+	}
+	return collect(rows, scanDataset, s.DB, "datasets")
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -94,8 +104,8 @@ func (s *CatalogStore) UpdateDataset(ctx context.Context, d *catalog.Dataset) er
 	if err != nil {
 		return err
 	}
-	res, err := s.DB.exec(ctx, `UPDATE datasets SET description = ?, tags = ?, classification = ?, retention_days = ?, updated_at = ?
-		WHERE id = ?`, d.Description, string(tags), d.Classification, d.RetentionDays, micros(d.UpdatedAt), d.ID)
+	res, err := s.DB.exec(ctx, `UPDATE datasets SET description = ?, tags = ?, classification = ?, retention_days = ?, updated_at = ?,
+		shared = ? WHERE id = ?`, d.Description, string(tags), d.Classification, d.RetentionDays, micros(d.UpdatedAt), d.Shared, d.ID)
 	if err != nil {
 		return s.DB.translate(err, "dataset "+d.Name)
 	}

@@ -188,7 +188,7 @@ func (s *UploadStore) parts(ctx context.Context, id string) ([]objects.UploadPar
 
 // ListUploads implements objects.UploadStore.
 func (s *UploadStore) ListUploads(ctx context.Context, prefix string) ([]*objects.Upload, error) {
-	escaped := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
+	escaped := escapeLike(prefix)
 	rows, err := s.DB.query(ctx, `SELECT `+uploadCols+` FROM object_uploads WHERE target LIKE ? ESCAPE '\'
 		ORDER BY created_at, id`, escaped+"%")
 	if err != nil {
