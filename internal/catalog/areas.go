@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/objects"
@@ -103,18 +102,7 @@ func (s *Service) commitCopies(ctx context.Context, d *Dataset, number int, oper
 		}
 		fs = append(fs, c.f)
 	}
-	v.State, v.SHA256, v.CommittedAt, v.FileCount = Committed, ManifestHash(fs), &now, len(fs)
-	for _, f := range fs {
-		v.Size += f.Size
-	}
-	if d.RetentionDays > 0 {
-		until := now.Add(time.Duration(d.RetentionDays) * 24 * time.Hour)
-		v.RetainUntil = &until
-	}
-	if err := s.Store.CommitVersion(ctx, v); err != nil {
-		return nil, err
-	}
-	if err := s.Store.SetVersionColumns(ctx, v.ID, columnsOf(fs)); err != nil {
+	if err := s.sealVersion(ctx, d, v, fs); err != nil {
 		return nil, err
 	}
 	if err := s.Store.AddLineage(ctx, v.ID, parent.ID, operation); err != nil {

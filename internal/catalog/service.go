@@ -490,20 +490,7 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 		if len(files) == 0 {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s has no files", v.Number, d.Name)
 		}
-		now := s.Clock.Now()
-		v.State, v.SHA256, v.CommittedAt = Committed, ManifestHash(files), &now
-		v.FileCount, v.Size = len(files), 0
-		for _, f := range files {
-			v.Size += f.Size
-		}
-		if d.RetentionDays > 0 {
-			until := now.Add(time.Duration(d.RetentionDays) * 24 * time.Hour)
-			v.RetainUntil = &until
-		}
-		if err := s.Store.CommitVersion(ctx, v); err != nil {
-			return err
-		}
-		if err := s.Store.SetVersionColumns(ctx, v.ID, columnsOf(files)); err != nil {
+		if err := s.sealVersion(ctx, d, v, files); err != nil {
 			return err
 		}
 		v.Files, out = files, v
@@ -511,6 +498,26 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 			"files": v.FileCount, "size": v.Size})
 	})
 	return out, err
+}
+
+// sealVersion commits v with its files, in ctx's transaction: the manifest
+// hash, size and count are fixed, retention starts, and its columns are
+// indexed for search.
+func (s *Service) sealVersion(ctx context.Context, d *Dataset, v *Version, files []*File) error {
+	now := s.Clock.Now()
+	v.State, v.SHA256, v.CommittedAt = Committed, ManifestHash(files), &now
+	v.FileCount, v.Size = len(files), 0
+	for _, f := range files {
+		v.Size += f.Size
+	}
+	if d.RetentionDays > 0 {
+		until := now.Add(time.Duration(d.RetentionDays) * 24 * time.Hour)
+		v.RetainUntil = &until
+	}
+	if err := s.Store.CommitVersion(ctx, v); err != nil {
+		return err
+	}
+	return s.Store.SetVersionColumns(ctx, v.ID, columnsOf(files))
 }
 
 // ManifestHash is the SHA-256 of a version's manifest: one line per file,

@@ -44,19 +44,9 @@ type Service struct {
 // object comes back in state writing: Commit it in the transaction that
 // records what it is for, or Discard it.
 func (s *Service) Write(ctx context.Context, p Placement, r io.Reader, limit int64) (*Object, error) {
-	bucket, err := s.Buckets.Bucket(p.Bucket)
+	bucket, err := s.place(ctx, p, "write")
 	if err != nil {
 		return nil, err
-	}
-	if !validOwner(p.Owner) {
-		return nil, fmt.Errorf("objects: invalid owner %q", p.Owner)
-	}
-	ref := p.Key
-	if ref.IsZero() {
-		ref = s.DefaultKey
-	}
-	if _, err := s.Keys.EnsureKEK(ctx, p.Owner, ref); err != nil {
-		return nil, keyError(err, "write")
 	}
 	seg := s.SegmentSize
 	if seg == 0 {
@@ -117,6 +107,26 @@ func (s *Service) Write(ctx context.Context, p Placement, r io.Reader, limit int
 		return nil, err
 	}
 	return o, nil
+}
+
+// place checks a placement and makes sure its owner has a KEK (wrapped
+// under the placement's key, or the default one), returning its bucket.
+func (s *Service) place(ctx context.Context, p Placement, what string) (Bucket, error) {
+	bucket, err := s.Buckets.Bucket(p.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if !validOwner(p.Owner) {
+		return nil, fmt.Errorf("objects: invalid owner %q", p.Owner)
+	}
+	ref := p.Key
+	if ref.IsZero() {
+		ref = s.DefaultKey
+	}
+	if _, err := s.Keys.EnsureKEK(ctx, p.Owner, ref); err != nil {
+		return nil, keyError(err, what)
+	}
+	return bucket, nil
 }
 
 // countingReader hashes and counts what passes, and refuses more than limit bytes.

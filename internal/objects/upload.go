@@ -91,18 +91,8 @@ func validUploadID(id string) bool {
 // p.Bucket, in ctx's transaction when there is one, so that the caller's
 // audit record commits with it.
 func (s *Service) CreateUpload(ctx context.Context, p Placement, target, createdBy string) (*Upload, error) {
-	if _, err := s.Buckets.Bucket(p.Bucket); err != nil {
+	if _, err := s.place(ctx, p, "upload"); err != nil {
 		return nil, err
-	}
-	if !validOwner(p.Owner) {
-		return nil, fmt.Errorf("objects: invalid owner %q", p.Owner)
-	}
-	ref := p.Key
-	if ref.IsZero() {
-		ref = s.DefaultKey
-	}
-	if _, err := s.Keys.EnsureKEK(ctx, p.Owner, ref); err != nil {
-		return nil, keyError(err, "upload")
 	}
 	ttl := s.UploadTTL
 	if ttl <= 0 {
