@@ -373,13 +373,7 @@ func TestInterruptedUploads(t *testing.T) {
 		for {
 			var rows int
 			db.SQL.QueryRow(`SELECT COUNT(*) FROM objects`).Scan(&rows)
-			var files []string
-			filepath.WalkDir(filepath.Join(e.dataDir, "objects"), func(p string, d os.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					files = append(files, p)
-				}
-				return nil
-			})
+			files := e.objectFiles()
 			if rows == 0 && len(files) == 0 {
 				break
 			}

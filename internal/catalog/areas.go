@@ -156,11 +156,7 @@ func (s *Service) CopyToArea(ctx context.Context, zoneName, project, name string
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Zones.GetProject(ctx, zoneName, project)
-	if err != nil {
-		return nil, err
-	}
-	place, err := s.Placement(ctx, p)
+	_, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}

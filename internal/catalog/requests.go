@@ -337,11 +337,7 @@ func (s *Service) Decide(ctx context.Context, zoneName, project, id string, appr
 		}
 		switch r.Kind {
 		case KeyDestruction:
-			p, err := s.Zones.GetProject(ctx, zoneName, project)
-			if err != nil {
-				return err
-			}
-			place, err := s.Placement(ctx, p)
+			_, place, err := s.projectPlacement(ctx, zoneName, project)
 			if err != nil {
 				return err
 			}
@@ -459,18 +455,11 @@ func (s *Service) CopyUnderGrant(ctx context.Context, zoneName, project, id, tar
 	if err != nil {
 		return nil, err
 	}
-	if sv.State != Committed {
-		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is %s", sv.Number, src.Name, sv.State)
-	}
-	files, err := s.Store.ListFiles(ctx, sv.ID)
+	files, err := s.committedFiles(ctx, src, sv)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Zones.GetProject(ctx, zoneName, project)
-	if err != nil {
-		return nil, err
-	}
-	place, err := s.Placement(ctx, p)
+	p, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}

@@ -72,9 +72,9 @@ func (s *Service) CreateDataset(ctx context.Context, zoneName, project string, i
 	if !in.Classification.AtMost(p.MaxClassification) {
 		return nil, enclave.FieldError("classification", "project %s holds data up to %s, not %s", p.Name, p.MaxClassification, in.Classification)
 	}
-	a := enclave.ActorFrom(ctx)
-	if a == nil {
-		return nil, enclave.Errorf(enclave.CodeUnauthenticated, "no caller")
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Clock.Now()
 	d := &Dataset{ID: newID(), Zone: p.Zone, Project: p.Name, ZoneID: p.ZoneID, ProjectID: p.ID, Name: in.Name, Area: in.Area,
@@ -326,6 +326,28 @@ func (s *Service) PutFile(ctx context.Context, zoneName, project, name string, n
 	return s.writeFile(ctx, fw, r, 0, nil, nil)
 }
 
+// projectPlacement returns a project and where its objects go.
+func (s *Service) projectPlacement(ctx context.Context, zoneName, project string) (*zone.Project, objects.Placement, error) {
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, objects.Placement{}, err
+	}
+	place, err := s.Placement(ctx, p)
+	if err != nil {
+		return nil, objects.Placement{}, err
+	}
+	return p, place, nil
+}
+
+// committedFiles returns the files of a committed version; any other
+// version is refused.
+func (s *Service) committedFiles(ctx context.Context, d *Dataset, v *Version) ([]*File, error) {
+	if v.State != Committed {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is %s", v.Number, d.Name, v.State)
+	}
+	return s.Store.ListFiles(ctx, v.ID)
+}
+
 // fileWrite is a file about to be written into an open version.
 type fileWrite struct {
 	d      *Dataset
@@ -354,11 +376,7 @@ func (s *Service) prepareFile(ctx context.Context, zoneName, project, name strin
 	if v.State != Open {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is committed: versions are immutable", v.Number, d.Name)
 	}
-	p, err := s.Zones.GetProject(ctx, zoneName, project)
-	if err != nil {
-		return nil, err
-	}
-	place, err := s.Placement(ctx, p)
+	p, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}
@@ -692,11 +710,7 @@ type KeyVersion struct {
 // ProjectKeys lists the versions of a project's key-encryption key and how
 // many objects each protects.
 func (s *Service) ProjectKeys(ctx context.Context, zoneName, project string) ([]KeyVersion, error) {
-	p, err := s.Zones.GetProject(ctx, zoneName, project)
-	if err != nil {
-		return nil, err
-	}
-	place, err := s.Placement(ctx, p)
+	_, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}
@@ -720,11 +734,7 @@ func (s *Service) ProjectKeys(ctx context.Context, zoneName, project string) ([]
 // data; old versions no object uses any more are deleted. It is recorded
 // as a change to a protection.
 func (s *Service) RotateProjectKey(ctx context.Context, zoneName, project string) (*objects.Rotation, error) {
-	p, err := s.Zones.GetProject(ctx, zoneName, project)
-	if err != nil {
-		return nil, err
-	}
-	place, err := s.Placement(ctx, p)
+	p, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}
@@ -860,10 +870,7 @@ func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name st
 	if err != nil {
 		return nil, err
 	}
-	if v.State != Committed {
-		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is %s", v.Number, d.Name, v.State)
-	}
-	files, err := s.Store.ListFiles(ctx, v.ID)
+	files, err := s.committedFiles(ctx, d, v)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -64,7 +66,7 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 	for _, phase := range [][]Effect{{Modify, Append}, {Deny}, {Audit}} {
 		for _, a := range applied {
 			d := a.Policy.Def
-			if !contains(phase, d.Effect) || !d.AppliesTo(in.Kind) {
+			if !slices.Contains(phase, d.Effect) || !d.AppliesTo(in.Kind) {
 				continue
 			}
 			step := in
@@ -119,15 +121,6 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 	return res, nil
 }
 
-func contains(es []Effect, e Effect) bool {
-	for _, x := range es {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
 // Resource turns a resource into the map policies see: its JSON form.
 func Resource(v any) (map[string]any, error) {
 	b, err := json.Marshal(v)
@@ -157,10 +150,8 @@ func deepCopy(m map[string]any) (map[string]any, error) {
 	return Resource(m)
 }
 
+// valueType is what field values convert to from CEL: JSON values.
 var valueType = reflect.TypeOf(&structpb.Value{})
-
-// anyType is what field values convert to: JSON values.
-var anyType = valueType
 
 func lookup(obj map[string]any, path []string) (any, bool) {
 	var cur any = obj
@@ -178,7 +169,7 @@ func lookup(obj map[string]any, path []string) (any, bool) {
 
 // set writes v at a dotted path, creating the maps on the way.
 func set(obj map[string]any, path string, v any) {
-	parts := splitPath(path)
+	parts := strings.Split(path, ".")
 	cur := obj
 	for _, p := range parts[:len(parts)-1] {
 		next, ok := cur[p].(map[string]any)
@@ -189,18 +180,6 @@ func set(obj map[string]any, path string, v any) {
 		cur = next
 	}
 	cur[parts[len(parts)-1]] = v
-}
-
-func splitPath(p string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] == '.' {
-			out = append(out, p[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, p[start:])
 }
 
 func equalJSON(a, b any) bool {

@@ -199,7 +199,7 @@ func (c *Compiled) Changes(ctx context.Context, in *Input) ([]Change, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fields[%d]: %w", i, err)
 		}
-		pv, err := v.ConvertToNative(anyType)
+		pv, err := v.ConvertToNative(valueType)
 		if err != nil {
 			return nil, fmt.Errorf("fields[%d]: %w", i, err)
 		}

@@ -78,6 +78,8 @@ var (
 	pathRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-zA-Z0-9_-]+)*$`)
 	// Kinds are resource kinds: lower-case names with dots or dashes.
 	kindRe = regexp.MustCompile(`^(\*|[a-z][a-z0-9.-]{0,62})$`)
+	// Parameter names are CEL identifiers.
+	paramRe = regexp.MustCompile(`^[a-z_][a-zA-Z0-9_]{0,62}$`)
 )
 
 // Validate checks a definition's shape; Compile checks its expressions.
@@ -119,10 +121,8 @@ func (d *Definition) Validate() error {
 		if !pathRe.MatchString(f.Path) || len(f.Path) > 256 {
 			return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "%q is not a field path (name.name…)", f.Path)
 		}
-		if strings.HasPrefix(f.Path, "id") || strings.HasPrefix(f.Path, "name") {
-			if f.Path == "id" || f.Path == "name" {
-				return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "a policy cannot change a resource's %s", f.Path)
-			}
+		if f.Path == "id" || f.Path == "name" {
+			return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "a policy cannot change a resource's %s", f.Path)
 		}
 	}
 	names := make([]string, 0, len(d.Parameters))
@@ -132,7 +132,7 @@ func (d *Definition) Validate() error {
 	sort.Strings(names)
 	for _, n := range names {
 		p := d.Parameters[n]
-		if !regexp.MustCompile(`^[a-z_][a-zA-Z0-9_]{0,62}$`).MatchString(n) {
+		if !paramRe.MatchString(n) {
 			return enclave.FieldError("parameters", "%q is not a parameter name", n)
 		}
 		if !slices.Contains([]string{"string", "int", "bool", "list", "map"}, p.Type) {
