@@ -99,12 +99,15 @@ func TestResumableUploadThroughBinary(t *testing.T) {
 			if before == 0 || before >= parts {
 				t.Fatalf("%d parts stored before the kill", before)
 			}
-			out, errOut, code := olga.runEnv(env, append([]string{"data", "upload", "scans", small, src, "--part-size", "1048576", "--version", "1", "-o", "json"}, p...)...)
+			out, errOut, code := olga.runEnv(env, append([]string{"data", "upload", "scans", small, src, "--part-size", "1048576", "--version", "1", "--progress", "-o", "json"}, p...)...)
 			if code != 0 {
 				t.Fatalf("resume: exit %d: %s %s", code, out, errOut)
 			}
 			if !strings.Contains(errOut, "a-notes.csv: already stored") {
 				t.Errorf("the small file was sent again: %s", errOut)
+			}
+			if !strings.Contains(errOut, "upload scan.bin: 48.0 MiB of 48.0 MiB (100%") {
+				t.Errorf("no progress to the end: %q", errOut)
 			}
 			var v struct {
 				State string `json:"state"`

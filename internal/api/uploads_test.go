@@ -252,56 +252,57 @@ func TestColdTierThroughCatalog(t *testing.T) {
 		{"s3", blobtest.EnvS3, "REDUCED_REDUNDANCY"}, {"azure", blobtest.EnvAzure, "Cold"},
 	} {
 		t.Run(b.name, func(t *testing.T) {
-			url := blobtest.SharedURL(t, b.env)
-			db := storetest.Open(t, storetest.Backends()[0].URL(t))
-			e := newEnvConfig(t, db, func(c *config.Config) { c.Storage.URL = url })
-			e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
-			e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
-			owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
-			e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
-			const ds = "/api/v1/zones/eu/projects/onc/datasets"
-			e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
-			e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
-			content := strings.Repeat("id,value\n1,2\n", 1000)
-			e.must(e.do("PUT", ds+"/c/versions/1/files/a.csv", content, bearer(owner)), 201)
-			e.must(e.do("POST", ds+"/c/versions/1/commit", "", bearer(owner)), 200)
-			store, err := blobstore.Open(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			classes := func() []string {
-				var out []string
-				for o, err := range store.All(context.Background(), "objects/") {
-					if err != nil {
-						t.Fatal(err)
-					}
-					info, err := store.Stat(context.Background(), o.Key)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out = append(out, info.StorageClass)
+			storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+				url := blobtest.SharedURL(t, b.env)
+				e := newEnvConfig(t, db, func(c *config.Config) { c.Storage.URL = url })
+				e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+				e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+				owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+				e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+				const ds = "/api/v1/zones/eu/projects/onc/datasets"
+				e.must(e.do("POST", ds, `{"name":"c","area":"raw","classification":"internal"}`, bearer(owner)), 201)
+				e.must(e.do("POST", ds+"/c/versions", "", bearer(owner)), 201)
+				content := strings.Repeat("id,value\n1,2\n", 1000)
+				e.must(e.do("PUT", ds+"/c/versions/1/files/a.csv", content, bearer(owner)), 201)
+				e.must(e.do("POST", ds+"/c/versions/1/commit", "", bearer(owner)), 200)
+				store, err := blobstore.Open(context.Background(), url)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return out
-			}
-			read := "/api/v1/zones/eu/projects/onc/environments/dev/datasets/c/versions/1/files/a.csv"
-			steps(t, e, "tier-"+b.name, []scenario{
-				{name: "cold", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"cold"}`,
-					status: 200, contain: []string{`"tier":"cold"`}, events: []string{"dataset.version.tier"}},
+				defer store.Close()
+				classes := func() []string {
+					var out []string
+					for o, err := range store.All(context.Background(), "objects/") {
+						if err != nil {
+							t.Fatal(err)
+						}
+						info, err := store.Stat(context.Background(), o.Key)
+						if err != nil {
+							t.Fatal(err)
+						}
+						out = append(out, info.StorageClass)
+					}
+					return out
+				}
+				read := "/api/v1/zones/eu/projects/onc/environments/dev/datasets/c/versions/1/files/a.csv"
+				steps(t, e, "tier-"+b.name, []scenario{
+					{name: "cold", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"cold"}`,
+						status: 200, contain: []string{`"tier":"cold"`}, events: []string{"dataset.version.tier"}},
+				})
+				if got := classes(); len(got) != 1 || got[0] != b.cold {
+					t.Fatalf("storage classes after the move: %v", got)
+				}
+				if r := e.do("GET", read, "", bearer(owner)); r.status != 200 || string(r.body) != content {
+					t.Fatalf("read from the cold tier: %d", r.status)
+				}
+				steps(t, e, "tier-back-"+b.name, []scenario{
+					{name: "hot", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"hot"}`,
+						status: 200, contain: []string{`"tier":"hot"`}, events: []string{"dataset.version.tier"}},
+				})
+				if got := classes(); len(got) != 1 || got[0] == b.cold {
+					t.Fatalf("storage classes after the move back: %v", got)
+				}
 			})
-			if got := classes(); len(got) != 1 || got[0] != b.cold {
-				t.Fatalf("storage classes after the move: %v", got)
-			}
-			if r := e.do("GET", read, "", bearer(owner)); r.status != 200 || string(r.body) != content {
-				t.Fatalf("read from the cold tier: %d", r.status)
-			}
-			steps(t, e, "tier-back-"+b.name, []scenario{
-				{name: "hot", method: "POST", path: ds + "/c/versions/1/tier", header: bearer(owner), body: `{"tier":"hot"}`,
-					status: 200, contain: []string{`"tier":"hot"`}, events: []string{"dataset.version.tier"}},
-			})
-			if got := classes(); len(got) != 1 || got[0] == b.cold {
-				t.Fatalf("storage classes after the move back: %v", got)
-			}
 		})
 	}
 }
