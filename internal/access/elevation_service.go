@@ -18,31 +18,23 @@ func (s *Service) RequestElevation(ctx context.Context, in ElevationRequest) (*E
 	if a.Kind != enclave.PrincipalUser {
 		return nil, enclave.Errorf(enclave.CodePermissionDenied, "only people request just-in-time elevation; service principals hold standing roles")
 	}
-	role, _, err := s.roleAt("role", in.Role, in.Scope)
-	if err != nil {
+	if _, _, err := s.roleAt("role", in.Role, in.Scope); err != nil {
 		return nil, err
 	}
 	d, err := time.ParseDuration(in.Duration)
 	if err != nil {
 		return nil, enclave.FieldError("duration", "duration must be like 2h or 90m")
 	}
-	minimum := s.MinElevation
-	if minimum <= 0 {
-		minimum = DefaultMinElevation
-	}
-	if d < minimum || d > role.MaxElevation {
-		return nil, enclave.FieldError("duration", "an elevation to %s lasts between %v and %v, not %v", role.ID, minimum, role.MaxElevation, d)
-	}
-	if len(in.Justification) < 10 {
-		return nil, enclave.FieldError("justification", "justification must say why, in at least 10 characters")
-	}
-	if err := enclave.ValidateText("justification", in.Justification, 2000); err != nil {
+	e := &Elevation{ID: newID(), PrincipalID: a.PrincipalID, PrincipalName: a.Name, Role: in.Role, Scope: in.Scope,
+		Duration: d, Justification: in.Justification, State: ElevationPending, RequestedAt: s.Clock.Now()}
+	if err := s.checkElevation(e); err != nil {
 		return nil, err
 	}
-	e := &Elevation{ID: newID(), PrincipalID: a.PrincipalID, PrincipalName: a.Name, Role: role.ID, Scope: in.Scope,
-		Duration: d, Justification: in.Justification, State: ElevationPending, RequestedAt: s.Clock.Now()}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.requireScope(ctx, in.Scope); err != nil {
+			return err
+		}
+		if err := s.admitElevation(ctx, enclave.OpCreate, e, nil); err != nil {
 			return err
 		}
 		if err := s.Store.CreateElevation(ctx, e); err != nil {
@@ -54,6 +46,35 @@ func (s *Service) RequestElevation(ctx context.Context, in ElevationRequest) (*E
 		return nil, err
 	}
 	return e, nil
+}
+
+// checkElevation checks what an elevation asks for: a role assignable at
+// its scope, for a duration within the role's bounds, and why.
+func (s *Service) checkElevation(e *Elevation) error {
+	role, _, err := s.roleAt("role", e.Role, e.Scope)
+	if err != nil {
+		return err
+	}
+	minimum := s.MinElevation
+	if minimum <= 0 {
+		minimum = DefaultMinElevation
+	}
+	if e.Duration < minimum || e.Duration > role.MaxElevation {
+		return enclave.FieldError("duration", "an elevation to %s lasts between %v and %v, not %v", role.ID, minimum, role.MaxElevation, e.Duration)
+	}
+	if len(e.Justification) < 10 {
+		return enclave.FieldError("justification", "justification must say why, in at least 10 characters")
+	}
+	return enclave.ValidateText("justification", e.Justification, 2000)
+}
+
+// saveElevation stores a decided or ended elevation after policy
+// admission; old is the elevation as it was read, in state old.State.
+func (s *Service) saveElevation(ctx context.Context, e, old *Elevation) error {
+	if err := s.admitElevation(ctx, enclave.OpUpdate, e, old); err != nil {
+		return err
+	}
+	return s.Store.UpdateElevation(ctx, e, old.State)
 }
 
 func (s *Service) recordElevation(ctx context.Context, action string, e *Elevation, extra map[string]any) error {
@@ -116,14 +137,17 @@ func (s *Service) decideOn(ctx context.Context, e *Elevation) error {
 // ApproveElevation activates a pending elevation: the requester holds the
 // role at the scope until it expires, when the work queue revokes it.
 func (s *Service) ApproveElevation(ctx context.Context, id string, in ElevationDecision) (*Elevation, error) {
-	return s.decidePending(ctx, id, in, func(ctx context.Context, e *Elevation, now time.Time) error {
+	return s.decidePending(ctx, id, in, func(ctx context.Context, e, old *Elevation, now time.Time) error {
 		expires := now.Add(e.Duration)
 		e.State, e.ActivatedAt, e.ExpiresAt = ElevationActive, &now, &expires
-		if err := s.Store.UpdateElevation(ctx, e, ElevationPending); err != nil {
+		if err := s.saveElevation(ctx, e, old); err != nil {
 			return err
 		}
 		a := &Assignment{ID: newID(), AssigneeID: e.PrincipalID, AssigneeKind: AssigneeUser, AssigneeName: e.PrincipalName,
 			Role: e.Role, Scope: e.Scope, CreatedBy: e.DecidedBy, CreatedAt: now, ElevationID: e.ID, ExpiresAt: &expires}
+		if err := s.admitAssignment(ctx, enclave.OpCreate, a); err != nil {
+			return err
+		}
 		if err := s.Store.CreateAssignment(ctx, a); err != nil {
 			return err
 		}
@@ -137,9 +161,9 @@ func (s *Service) ApproveElevation(ctx context.Context, id string, in ElevationD
 
 // RejectElevation declines a pending elevation.
 func (s *Service) RejectElevation(ctx context.Context, id string, in ElevationDecision) (*Elevation, error) {
-	return s.decidePending(ctx, id, in, func(ctx context.Context, e *Elevation, now time.Time) error {
+	return s.decidePending(ctx, id, in, func(ctx context.Context, e, old *Elevation, now time.Time) error {
 		e.State, e.EndedAt = ElevationRejected, &now
-		if err := s.Store.UpdateElevation(ctx, e, ElevationPending); err != nil {
+		if err := s.saveElevation(ctx, e, old); err != nil {
 			return err
 		}
 		return s.recordElevation(ctx, "access.elevation.reject", e, map[string]any{"note": in.Note})
@@ -147,9 +171,10 @@ func (s *Service) RejectElevation(ctx context.Context, id string, in ElevationDe
 }
 
 // decidePending runs a decision on a pending elevation in one transaction,
-// after checking that the actor may decide it, and records who did and when.
+// after checking that the actor may decide it, and records who did and
+// when. apply is given the elevation as it was read too.
 func (s *Service) decidePending(ctx context.Context, id string, in ElevationDecision,
-	apply func(ctx context.Context, e *Elevation, now time.Time) error) (*Elevation, error) {
+	apply func(ctx context.Context, e, old *Elevation, now time.Time) error) (*Elevation, error) {
 	if err := enclave.ValidateText("note", in.Note, 2000); err != nil {
 		return nil, err
 	}
@@ -162,9 +187,9 @@ func (s *Service) decidePending(ctx context.Context, id string, in ElevationDeci
 		if err := s.decideOn(ctx, e); err != nil {
 			return err
 		}
-		now := s.Clock.Now()
+		old, now := *e, s.Clock.Now()
 		e.DecidedBy, e.DecidedAt, e.DecisionNote = enclave.ActorFrom(ctx).Name, &now, in.Note
-		return apply(ctx, e, now)
+		return apply(ctx, e, &old, now)
 	})
 	if err != nil {
 		return nil, err
@@ -185,7 +210,7 @@ func (s *Service) CancelElevation(ctx context.Context, id string) (*Elevation, e
 			return err
 		}
 		own := enclave.ActorFrom(ctx).PrincipalID == e.PrincipalID
-		now, from := s.Clock.Now(), e.State
+		old, now := *e, s.Clock.Now()
 		switch {
 		case e.State == ElevationPending && own:
 			e.State = ElevationCancelled
@@ -205,7 +230,7 @@ func (s *Service) CancelElevation(ctx context.Context, id string) (*Elevation, e
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "elevation %s is already %s", e.ID, e.State)
 		}
 		e.EndedAt = &now
-		if err := s.Store.UpdateElevation(ctx, e, from); err != nil {
+		if err := s.saveElevation(ctx, e, &old); err != nil {
 			return err
 		}
 		return s.recordElevation(ctx, "access.elevation.cancel", e, nil)

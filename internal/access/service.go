@@ -15,11 +15,14 @@ import (
 // Service is the one authorizer, and manages role assignments and
 // just-in-time elevations.
 type Service struct {
-	Store Store
-	Tx    enclave.Transactor
-	Audit *audit.Recorder
-	Queue *workqueue.Queue
-	Clock enclave.Clock
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Queue     *workqueue.Queue
+	Clock     enclave.Clock
 	// MinElevation is the shortest elevation that may be requested;
 	// DefaultMinElevation when zero.
 	MinElevation time.Duration
@@ -310,6 +313,9 @@ func (s *Service) Grant(ctx context.Context, g Grant) (*Assignment, error) {
 		}
 		a = &Assignment{ID: newID(), AssigneeID: who.ID, AssigneeKind: who.Kind, AssigneeName: who.Name, Role: role.ID,
 			Scope: g.Scope, CreatedBy: actor.Name, CreatedAt: s.Clock.Now()}
+		if err := s.admitAssignment(ctx, enclave.OpCreate, a); err != nil {
+			return err
+		}
 		if err := s.Store.CreateAssignment(ctx, a); err != nil {
 			return err
 		}
@@ -387,6 +393,9 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 		}
 		if a.ElevationID != "" {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "assignment %s comes from elevation %s: revoke the elevation", a.ID, a.ElevationID)
+		}
+		if err := s.admitAssignment(ctx, enclave.OpDelete, a); err != nil {
+			return err
 		}
 		if err := s.Store.DeleteAssignment(ctx, a.ID); err != nil {
 			return err

@@ -7,17 +7,18 @@ package api
 
 import (
 	"context"
-	"github.com/enclave-ml/enclave/internal/catalog"
-	"github.com/enclave-ml/enclave/internal/objects"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/audit"
+	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/idempotency"
 	"github.com/enclave-ml/enclave/internal/identity"
+	"github.com/enclave-ml/enclave/internal/objects"
+	"github.com/enclave-ml/enclave/internal/policy"
 	"github.com/enclave-ml/enclave/internal/siem"
 	"github.com/enclave-ml/enclave/internal/workqueue"
 	"github.com/enclave-ml/enclave/internal/zone"
@@ -37,6 +38,7 @@ type Server struct {
 	Sinks       *siem.Service
 	Catalog     *catalog.Service
 	Objects     *objects.Service
+	Policy      *policy.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// WriteGate, when set, is asked before every mutating request; an error

@@ -26,7 +26,7 @@ func (s *Server) auditRoutes() []route {
 				{"from", "RFC 3339 time, inclusive"}, {"to", "RFC 3339 time, exclusive"}, {"actor", "actor name"}, {"actor_id", "actor principal ID"},
 				{"action", "action, such as access.grant"}, {"target_type", "target resource type"}, {"target_id", "target ID"},
 				{"outcome", "success, denied or failed"}, {"scope", "scope and below (default /)"}, {"request_id", "request ID"}}, pageQuery...)},
-		{method: "POST", pattern: "/api/v1/audit/verify", perm: audit.PermVerify, summary: "Verify the whole chain and its signed checkpoints",
+		{method: "POST", pattern: "/api/v1/audit/verify", perm: audit.PermVerify, noAdmission: "verifies the chain and changes no resource", summary: "Verify the whole chain and its signed checkpoints",
 			tag: "audit", out: auditReport, status: 200, handle: s.verifyAudit},
 		{method: "GET", pattern: "/api/v1/audit/export", perm: audit.PermVerify, summary: "Export an evidence bundle (tar) for offline verification",
 			tag: "audit", status: 200, handle: s.exportAudit, query: []param{{"from", "RFC 3339 time"}, {"to", "RFC 3339 time (default: now)"}}},

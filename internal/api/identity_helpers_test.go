@@ -41,7 +41,7 @@ func steps(t *testing.T, e *env, prefix string, scs []scenario) {
 			}
 		}
 		if sc.status < 400 {
-			noteCovered(sc.method, sc.path)
+			noteCovered(sc.method, sc.path, res.header)
 		}
 		if got, want := e.events(rid), sc.wantEvents(); !slices.Equal(got, want) {
 			t.Errorf("%s: audit events %v, want %v", sc.name, got, want)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,16 +191,79 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, ri *rou
 			return err
 		}
 	}
+	if rt.kind != "" {
+		// The service notes on the trace that it ran the change through
+		// policy admission; the response names the kinds admitted.
+		trace := &enclave.AdmissionTrace{}
+		r = r.WithContext(enclave.WithAdmissionTrace(r.Context(), trace))
+		aw := &admissionWriter{ResponseWriter: w, trace: trace}
+		defer s.checkAdmitted(r, rt, aw)
+		w = aw
+	}
 	if rt.method == http.MethodPost && !rt.public && !rt.secretResponse && !rt.secretRequest && r.Header.Get(IdempotencyHeader) != "" {
 		return s.idempotent(w, r, rt)
 	}
 	return s.recordDenied(r, rt, rt.handle(w, r))
 }
 
+// AdmissionHeader lists, on a response to a change, the resource kinds
+// that went through policy admission.
+const AdmissionHeader = "Enclave-Admission"
+
+// admissionWriter sets the admission header when the response starts.
+type admissionWriter struct {
+	http.ResponseWriter
+	trace  *enclave.AdmissionTrace
+	status int
+}
+
+func (a *admissionWriter) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
+		if kinds := a.trace.Kinds(); len(kinds) > 0 {
+			a.Header().Set(AdmissionHeader, strings.Join(kinds, ", "))
+		}
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *admissionWriter) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *admissionWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// checkAdmitted logs a mutating request that succeeded without passing
+// policy admission for the route's kind.
+func (s *Server) checkAdmitted(r *http.Request, rt route, aw *admissionWriter) {
+	if aw.status == 0 || aw.status >= 400 || aw.Header().Get("Idempotent-Replayed") != "" {
+		return
+	}
+	if !slices.Contains(aw.trace.Kinds(), rt.kind) {
+		// A request that changed nothing (a PATCH of equal values, a
+		// password sign-in that answers with an MFA challenge) has nothing
+		// to admit; any other is a defect the coverage test catches.
+		s.Logger.DebugContext(r.Context(), "request passed no policy admission", "route", rt.method+" "+rt.pattern, "kind", rt.kind)
+	}
+}
+
 // recordDenied audits a request refused with permission_denied, by the
 // dispatcher or by a service: every refusal is a security event. It returns
 // err, or the failure to record it (fail closed).
 func (s *Server) recordDenied(r *http.Request, rt route, err error) error {
+	if enclave.IsCode(err, enclave.CodePolicyDenied) && s.Audit != nil {
+		// The refused change rolled back with everything it wrote; its
+		// refusal is recorded on its own.
+		var e *enclave.Error
+		errors.As(err, &e)
+		if aerr := s.Audit.RecordPolicyDenied(r.Context(), e.Policy, rt.kind, string(scopeOf(r)), rt.method+" "+rt.pattern, enclave.ErrorMessage(err)); aerr != nil {
+			return aerr
+		}
+		return err
+	}
 	if !enclave.IsCode(err, enclave.CodePermissionDenied) || s.Audit == nil {
 		return err
 	}

@@ -35,12 +35,14 @@ const codeRangeNotSatisfiable enclave.Code = "range_not_satisfiable"
 
 // Problem is an RFC 9457 problem document with Enclave's stable code.
 type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	Field     string `json:"field,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	// Policy names the policy that refused the change (policy_denied).
+	Policy    string `json:"policy,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
 }
 
@@ -57,6 +59,10 @@ func problemFor(err error, requestID string) Problem {
 		Detail: enclave.ErrorMessage(err), Code: string(code), Field: enclave.ErrorField(err), RequestID: requestID}
 	if code == enclave.CodeInternal {
 		p.Field = ""
+	}
+	var e *enclave.Error
+	if code == enclave.CodePolicyDenied && errors.As(err, &e) {
+		p.Policy = e.Policy
 	}
 	return p
 }

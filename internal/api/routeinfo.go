@@ -11,6 +11,10 @@ type RouteInfo struct {
 	// ScopeInService marks routes whose scope the service finds (in the
 	// body or the resource); the dispatcher checks the permission at some scope.
 	ScopeInService bool
+	// Kind is the resource kind a mutating route changes through policy
+	// admission; NoAdmission says why a mutating route changes none.
+	Kind        string
+	NoAdmission string
 }
 
 // RouteTable lists every route the server answers, for tests and tools
@@ -18,7 +22,8 @@ type RouteInfo struct {
 func (s *Server) RouteTable() []RouteInfo {
 	var out []RouteInfo
 	for _, r := range s.routes() {
-		out = append(out, RouteInfo{Method: r.method, Pattern: r.pattern, Permission: r.perm, Public: r.public, ScopeInService: r.scope == scopeInService})
+		out = append(out, RouteInfo{Method: r.method, Pattern: r.pattern, Permission: r.perm, Public: r.public, ScopeInService: r.scope == scopeInService,
+			Kind: r.kind, NoAdmission: r.noAdmission})
 	}
 	return out
 }

@@ -36,7 +36,14 @@ type route struct {
 	// downloads): no body limit but the storage quota, and no request
 	// deadline but the connection's.
 	stream bool
-	handle func(w http.ResponseWriter, r *http.Request) error
+	// kind is the resource kind a mutating route creates, updates or
+	// deletes: the service runs that change through policy admission, and
+	// the dispatcher checks that it did. A mutating route that changes no
+	// resource says why in noAdmission instead (a test enforces one or the
+	// other).
+	kind        string
+	noAdmission string
+	handle      func(w http.ResponseWriter, r *http.Request) error
 }
 
 // scopeRule says how a route's scope is found.
@@ -70,6 +77,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.sinkRoutes()...)
 	rs = append(rs, s.datasetRoutes()...)
+	rs = append(rs, s.policyRoutes()...)
 	return rs
 }
 
@@ -82,31 +90,31 @@ func (s *Server) coreRoutes() []route {
 		{method: "GET", pattern: "/metrics", perm: access.MetricsRead, summary: "Prometheus metrics", tag: "operations", status: 200, handle: s.metricsHandler},
 		{method: "GET", pattern: "/api/v1/openapi.json", perm: access.Authenticated, summary: "This API's OpenAPI document", tag: "operations", status: 200, handle: s.openapi},
 
-		{method: "POST", pattern: "/api/v1/auth/login", public: true, secretResponse: true, secretRequest: true, summary: "Exchange a one-time credential for an API token", tag: "auth", in: loginRequest{}, out: loginResponse{}, status: 200, handle: s.login},
-		{method: "POST", pattern: "/api/v1/auth/logout", perm: access.Authenticated, summary: "Revoke the calling token", tag: "auth", status: 204, handle: s.logout},
+		{method: "POST", pattern: "/api/v1/auth/login", kind: "token", public: true, secretResponse: true, secretRequest: true, summary: "Exchange a one-time credential for an API token", tag: "auth", in: loginRequest{}, out: loginResponse{}, status: 200, handle: s.login},
+		{method: "POST", pattern: "/api/v1/auth/logout", kind: "token", perm: access.Authenticated, summary: "Revoke the calling token", tag: "auth", status: 204, handle: s.logout},
 		{method: "GET", pattern: "/api/v1/auth/whoami", perm: access.SelfRead, summary: "The calling principal", tag: "auth", out: principalOut, status: 200, handle: s.whoami},
 
 		{method: "GET", pattern: "/api/v1/zones", perm: access.ZonesRead, summary: "List zones", tag: "zones", out: zoneList, status: 200, query: append([]param{{"region", "only zones in this region"}, stateQ}, pageQuery...), handle: s.listZones},
-		{method: "POST", pattern: "/api/v1/zones", perm: access.ZonesWrite, summary: "Create a zone with its shared staging and QA environments", tag: "zones", in: zoneCreate, out: zoneOut, status: 201, handle: s.createZone},
+		{method: "POST", pattern: "/api/v1/zones", kind: "zone", perm: access.ZonesWrite, summary: "Create a zone with its shared staging and QA environments", tag: "zones", in: zoneCreate, out: zoneOut, status: 201, handle: s.createZone},
 		{method: "GET", pattern: "/api/v1/zones/{zone}", perm: access.ZonesRead, summary: "Get a zone", tag: "zones", out: zoneOut, status: 200, handle: s.getZone},
-		{method: "PATCH", pattern: "/api/v1/zones/{zone}", perm: access.ZonesWrite, summary: "Update a zone", tag: "zones", in: zoneUpdate, out: zoneOut, status: 200, handle: s.updateZone},
-		{method: "DELETE", pattern: "/api/v1/zones/{zone}", perm: access.ZonesDelete, summary: "Delete a zone that holds no projects", tag: "zones", status: 204, handle: s.deleteZone},
+		{method: "PATCH", pattern: "/api/v1/zones/{zone}", kind: "zone", perm: access.ZonesWrite, summary: "Update a zone", tag: "zones", in: zoneUpdate, out: zoneOut, status: 200, handle: s.updateZone},
+		{method: "DELETE", pattern: "/api/v1/zones/{zone}", kind: "zone", perm: access.ZonesDelete, summary: "Delete a zone that holds no projects", tag: "zones", status: 204, handle: s.deleteZone},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/environments", perm: access.EnvironmentsRead, summary: "List a zone's shared environments", tag: "environments", out: envList, status: 200, handle: s.listEnvironments},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/environments/{environment}", perm: access.EnvironmentsRead, summary: "Get a shared environment", tag: "environments", out: envOut, status: 200, handle: s.getEnvironment},
-		{method: "PATCH", pattern: "/api/v1/zones/{zone}/environments/{environment}", perm: access.EnvironmentsWrite, summary: "Update a shared environment", tag: "environments", in: envUpdate, out: envOut, status: 200, handle: s.updateEnvironment},
+		{method: "PATCH", pattern: "/api/v1/zones/{zone}/environments/{environment}", kind: "environment", perm: access.EnvironmentsWrite, summary: "Update a shared environment", tag: "environments", in: envUpdate, out: envOut, status: 200, handle: s.updateEnvironment},
 
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects", perm: access.ProjectsRead, summary: "List a zone's projects", tag: "projects", out: projectList, status: 200, query: append([]param{stateQ}, pageQuery...), handle: s.listProjects},
-		{method: "POST", pattern: "/api/v1/zones/{zone}/projects", perm: access.ProjectsWrite, summary: "Create a project with its dev and prod environments", tag: "projects", in: projectCreate, out: projectOut, status: 201, handle: s.createProject},
+		{method: "POST", pattern: "/api/v1/zones/{zone}/projects", kind: "project", perm: access.ProjectsWrite, summary: "Create a project with its dev and prod environments", tag: "projects", in: projectCreate, out: projectOut, status: 201, handle: s.createProject},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}", perm: access.ProjectsRead, summary: "Get a project", tag: "projects", out: projectOut, status: 200, handle: s.getProject},
-		{method: "PATCH", pattern: "/api/v1/zones/{zone}/projects/{project}", perm: access.ProjectsWrite, summary: "Update a project", tag: "projects", in: projectUpdate, out: projectOut, status: 200, handle: s.updateProject},
-		{method: "DELETE", pattern: "/api/v1/zones/{zone}/projects/{project}", perm: access.ProjectsDelete, summary: "Delete a project", tag: "projects", status: 204, handle: s.deleteProject},
+		{method: "PATCH", pattern: "/api/v1/zones/{zone}/projects/{project}", kind: "project", perm: access.ProjectsWrite, summary: "Update a project", tag: "projects", in: projectUpdate, out: projectOut, status: 200, handle: s.updateProject},
+		{method: "DELETE", pattern: "/api/v1/zones/{zone}/projects/{project}", kind: "project", perm: access.ProjectsDelete, summary: "Delete a project", tag: "projects", status: 204, handle: s.deleteProject},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments", perm: access.EnvironmentsRead, summary: "List a project's environments", tag: "environments", out: envList, status: 200, handle: s.listEnvironments},
 		{method: "GET", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}", perm: access.EnvironmentsRead, summary: "Get a project's environment", tag: "environments", out: envOut, status: 200, handle: s.getEnvironment},
-		{method: "PATCH", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}", perm: access.EnvironmentsWrite, summary: "Update a project's environment", tag: "environments", in: envUpdate, out: envOut, status: 200, handle: s.updateEnvironment},
+		{method: "PATCH", pattern: "/api/v1/zones/{zone}/projects/{project}/environments/{environment}", kind: "environment", perm: access.EnvironmentsWrite, summary: "Update a project's environment", tag: "environments", in: envUpdate, out: envOut, status: 200, handle: s.updateEnvironment},
 
 		{method: "GET", pattern: "/api/v1/tasks", perm: access.TasksRead, summary: "List background tasks, newest first", tag: "tasks", out: taskList, status: 200, query: append([]param{{"state", "only tasks in this state"}, {"kind", "only tasks of this kind"}}, pageQuery...), handle: s.listTasks},
 		{method: "GET", pattern: "/api/v1/tasks/{id}", perm: access.TasksRead, summary: "Get a background task", tag: "tasks", out: taskOut, status: 200, handle: s.getTask},
-		{method: "POST", pattern: "/api/v1/tasks/{id}/retry", perm: access.TasksWrite, summary: "Retry a dead task", tag: "tasks", out: taskOut, status: 200, handle: s.retryTask},
+		{method: "POST", pattern: "/api/v1/tasks/{id}/retry", kind: "task", perm: access.TasksWrite, summary: "Retry a dead task", tag: "tasks", out: taskOut, status: 200, handle: s.retryTask},
 	}
 }
 

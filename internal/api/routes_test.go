@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
 )
@@ -131,4 +132,26 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("readyz without database: %d %s", r.status, r.body)
 		}
 	})
+}
+
+// TestMutatingRoutesDeclareAdmission: every route that changes something
+// names the resource kind it runs through policy admission, or says why it
+// changes none; a route cannot do both.
+func TestMutatingRoutesDeclareAdmission(t *testing.T) {
+	kind := regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	for _, rt := range (&api.Server{}).RouteTable() {
+		key := rt.Method + " " + rt.Pattern
+		switch {
+		case rt.Method == http.MethodGet:
+			if rt.Kind != "" || rt.NoAdmission != "" {
+				t.Errorf("%s: a read declares admission", key)
+			}
+		case rt.Kind != "" && rt.NoAdmission != "":
+			t.Errorf("%s: declares both a kind and a reason for no admission", key)
+		case rt.Kind == "" && len(rt.NoAdmission) < 10:
+			t.Errorf("%s: names no resource kind for policy admission and gives no reason", key)
+		case rt.Kind != "" && !kind.MatchString(rt.Kind):
+			t.Errorf("%s: %q is not a resource kind", key, rt.Kind)
+		}
+	}
 }

@@ -71,7 +71,7 @@ func run(t *testing.T, e *env, scs []scenario) {
 			}
 		}
 		if sc.status < 400 {
-			noteCovered(sc.method, sc.path)
+			noteCovered(sc.method, sc.path, res.header)
 		}
 		want := sc.wantEvents()
 		if got := e.events(rid); !slices.Equal(got, want) {

@@ -29,10 +29,10 @@ var (
 func (s *Server) sinkRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/api/v1/audit/sinks", perm: permSinksRead, summary: "List audit sinks with their delivery health", tag: "audit", out: sinkList, status: 200, handle: s.listSinks},
-		{method: "POST", pattern: "/api/v1/audit/sinks", perm: permSinksWrite, secretRequest: true, summary: "Define an audit sink (file, syslog or webhook)", tag: "audit", in: sinkCreate, out: sinkOut, status: 201, handle: s.createSink},
+		{method: "POST", pattern: "/api/v1/audit/sinks", kind: "audit-sink", perm: permSinksWrite, secretRequest: true, summary: "Define an audit sink (file, syslog or webhook)", tag: "audit", in: sinkCreate, out: sinkOut, status: 201, handle: s.createSink},
 		{method: "GET", pattern: "/api/v1/audit/sinks/{sink}", perm: permSinksRead, summary: "Get an audit sink with its delivery health", tag: "audit", out: sinkOut, status: 200, handle: s.getSink},
-		{method: "PATCH", pattern: "/api/v1/audit/sinks/{sink}", perm: permSinksWrite, secretRequest: true, summary: "Change, enable or disable an audit sink", tag: "audit", in: sinkUpdate, out: sinkOut, status: 200, handle: s.updateSink},
-		{method: "DELETE", pattern: "/api/v1/audit/sinks/{sink}", perm: permSinksWrite, summary: "Delete an audit sink and its cursor", tag: "audit", status: 204, handle: s.deleteSink},
+		{method: "PATCH", pattern: "/api/v1/audit/sinks/{sink}", kind: "audit-sink", perm: permSinksWrite, secretRequest: true, summary: "Change, enable or disable an audit sink", tag: "audit", in: sinkUpdate, out: sinkOut, status: 200, handle: s.updateSink},
+		{method: "DELETE", pattern: "/api/v1/audit/sinks/{sink}", kind: "audit-sink", perm: permSinksWrite, summary: "Delete an audit sink and its cursor", tag: "audit", status: 204, handle: s.deleteSink},
 	}
 }
 

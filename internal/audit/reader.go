@@ -142,6 +142,15 @@ func (r *Reader) RecordDenied(ctx context.Context, perm, scope, route, reason st
 	return r.audit(ctx, "access.denied", scope, Denied, reason, map[string]any{"permission": perm, "route": route})
 }
 
+// RecordPolicyDenied records a change that a policy refused. The change
+// rolled back with its transaction, so the refusal is written on its own.
+func (r *Reader) RecordPolicyDenied(ctx context.Context, policy, kind, scope, route, reason string) error {
+	return r.Chain.Tx.InTx(ctx, func(ctx context.Context) error {
+		return r.Recorder.Record(ctx, Event{Action: "policy.deny", TargetType: kind, Scope: scope, Outcome: Denied,
+			Reason: reason, Details: map[string]any{"policy": policy, "route": route, "category": "security_policy"}})
+	})
+}
+
 // PublicKeys returns the checkpoint-signing keys by ID, for an auditor to
 // compare with copies obtained out of band.
 func (r *Reader) PublicKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {

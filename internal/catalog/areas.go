@@ -7,6 +7,7 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/objects"
+	"github.com/enclave-ml/enclave/internal/zone"
 )
 
 // Data moves between areas only through platform operations, each a copy
@@ -83,33 +84,41 @@ func (s *Service) discardCopies(ctx context.Context, cs []copiedFile) {
 	}
 }
 
-// commitCopies records copies as the committed version number of d, made
-// by operation from parent, in ctx's transaction.
-func (s *Service) commitCopies(ctx context.Context, d *Dataset, number int, operation, by string, cs []copiedFile, parent *Version) (*Version, error) {
-	now := s.Clock.Now()
-	v := &Version{ID: newID(), DatasetID: d.ID, Number: number, State: Open, Operation: operation, CreatedBy: by, CreatedAt: now}
-	if err := s.Store.CreateVersion(ctx, v); err != nil {
+// commitCopies records copies as the committed version number of d (of
+// project p), made by operation from parent, in ctx's transaction.
+func (s *Service) commitCopies(ctx context.Context, p *zone.Project, d *Dataset, number int, operation, by string, cs []copiedFile, parent *Version) (*Version, error) {
+	open := Version{ID: newID(), DatasetID: d.ID, Number: number, State: Open, Operation: operation, CreatedBy: by, CreatedAt: s.Clock.Now()}
+	var fs []*File
+	for _, c := range cs {
+		c.f.VersionID = open.ID
+		fs = append(fs, c.f)
+	}
+	// The version is admitted as it will be stored: committed, with its
+	// files; it is written open, filled, then committed.
+	sealed := open
+	v := &sealed
+	s.seal(d, v, fs)
+	if err := s.admit(ctx, KindVersion, enclave.OpCreate, p, v, nil, onlyAmends(v)); err != nil {
 		return nil, err
 	}
-	var fs []*File
+	if err := s.Store.CreateVersion(ctx, &open); err != nil {
+		return nil, err
+	}
 	for _, c := range cs {
 		if err := s.Objects.Commit(ctx, c.o); err != nil {
 			return nil, err
 		}
-		c.f.VersionID = v.ID
 		if err := s.Store.PutFile(ctx, c.f); err != nil {
 			return nil, err
 		}
-		fs = append(fs, c.f)
 	}
-	if err := s.sealVersion(ctx, d, v, fs); err != nil {
+	if err := s.storeSeal(ctx, v); err != nil {
 		return nil, err
 	}
 	if err := s.Store.AddLineage(ctx, v.ID, parent.ID, operation); err != nil {
 		return nil, err
 	}
 	d.LatestVersion = number
-	v.Files = fs
 	return v, nil
 }
 
@@ -156,7 +165,7 @@ func (s *Service) CopyToArea(ctx context.Context, zoneName, project, name string
 	if err != nil {
 		return nil, err
 	}
-	_, place, err := s.projectPlacement(ctx, zoneName, project)
+	p, place, err := s.projectPlacement(ctx, zoneName, project)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +192,9 @@ func (s *Service) CopyToArea(ctx context.Context, zoneName, project, name string
 			if d.Description == "" {
 				d.Description = op + "d from " + src.Name + " version " + strconv.Itoa(sv.Number)
 			}
+			if err := s.admit(ctx, KindDataset, enclave.OpCreate, p, d, nil, checkDataset(p, d, nil)); err != nil {
+				return err
+			}
 			if err := s.Store.CreateDataset(ctx, d); err != nil {
 				return err
 			}
@@ -200,7 +212,7 @@ func (s *Service) CopyToArea(ctx context.Context, zoneName, project, name string
 				return err
 			}
 		}
-		v, err := s.commitCopies(ctx, d, d.LatestVersion+1, op, a.PrincipalID, copies, sv)
+		v, err := s.commitCopies(ctx, p, d, d.LatestVersion+1, op, a.PrincipalID, copies, sv)
 		if err != nil {
 			return err
 		}

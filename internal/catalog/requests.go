@@ -110,12 +110,19 @@ type RequestStore interface {
 	UpdateRequest(ctx context.Context, r *Request, from RequestState) error
 }
 
-func (s *Service) newRequest(ctx context.Context, p *zone.Project, kind RequestKind, justification string) (*Request, error) {
+func checkJustification(justification string) error {
 	if err := validateText("justification", justification, 2000); err != nil {
-		return nil, err
+		return err
 	}
 	if len(justification) < 10 {
-		return nil, enclave.FieldError("justification", "say why, in at least 10 characters")
+		return enclave.FieldError("justification", "say why, in at least 10 characters")
+	}
+	return nil
+}
+
+func (s *Service) newRequest(ctx context.Context, p *zone.Project, kind RequestKind, justification string) (*Request, error) {
+	if err := checkJustification(justification); err != nil {
+		return nil, err
 	}
 	a := enclave.ActorFrom(ctx)
 	if a == nil {
@@ -138,6 +145,24 @@ func (s *Service) recordRequest(ctx context.Context, r *Request, action string, 
 		Outcome: outcome, Details: details})
 }
 
+// createRequest admits and stores a new request of project p, in ctx's
+// transaction.
+func (s *Service) createRequest(ctx context.Context, p *zone.Project, r *Request) error {
+	if err := s.admit(ctx, KindRequest, enclave.OpCreate, p, r, nil, checkRequest(r, enclave.OpCreate)); err != nil {
+		return err
+	}
+	return s.Requests.CreateRequest(ctx, r)
+}
+
+// updateRequest admits and stores next, a change of the pending request r
+// of project p, in ctx's transaction.
+func (s *Service) updateRequest(ctx context.Context, p *zone.Project, next, r *Request) error {
+	if err := s.admit(ctx, KindRequest, enclave.OpUpdate, p, next, r, checkRequest(next, enclave.OpUpdate)); err != nil {
+		return err
+	}
+	return s.Requests.UpdateRequest(ctx, next, Pending)
+}
+
 // RequestKeyDestruction asks for a project's keys to be destroyed, which
 // makes all its stored data unreadable for good. confirm must repeat the
 // project's name. Another Platform Admin must approve.
@@ -154,7 +179,7 @@ func (s *Service) RequestKeyDestruction(ctx context.Context, zoneName, project, 
 		return nil, err
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Requests.CreateRequest(ctx, r); err != nil {
+		if err := s.createRequest(ctx, p, r); err != nil {
 			return err
 		}
 		return s.recordRequest(ctx, r, "keys.destroy.request", audit.Success, nil)
@@ -187,7 +212,7 @@ func (s *Service) RequestVersionDeletion(ctx context.Context, zoneName, project,
 	}
 	r.DatasetID, r.Dataset, r.Version = d.ID, d.Name, v.Number
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Requests.CreateRequest(ctx, r); err != nil {
+		if err := s.createRequest(ctx, p, r); err != nil {
 			return err
 		}
 		return s.recordRequest(ctx, r, "dataset.version.delete.request", audit.Success, nil)
@@ -236,22 +261,32 @@ func (s *Service) RequestGrant(ctx context.Context, zoneName, project, name stri
 	}
 	r.DatasetID, r.Dataset, r.Version, r.Environment, r.Duration = d.ID, d.Name, v.Number, string(e.Name), Duration(dur)
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Requests.CreateRequest(ctx, r); err != nil {
+		if err := s.createRequest(ctx, p, r); err != nil {
 			return err
 		}
 		return s.recordRequest(ctx, r, "data.grant.request", audit.Success, map[string]any{"environment": r.Environment,
-			"duration": dur.String(), "classification": d.Classification})
+			"duration": time.Duration(r.Duration).String(), "classification": d.Classification})
 	})
 	return r, err
 }
 
 // GetRequest returns a request of a project.
 func (s *Service) GetRequest(ctx context.Context, zoneName, project, id string) (*Request, error) {
+	_, r, err := s.projectRequest(ctx, zoneName, project, id)
+	return r, err
+}
+
+// projectRequest returns a request with its project.
+func (s *Service) projectRequest(ctx context.Context, zoneName, project, id string) (*zone.Project, *Request, error) {
 	p, err := s.Zones.GetProject(ctx, zoneName, project)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.Requests.GetRequest(ctx, p.ID, id)
+	r, err := s.Requests.GetRequest(ctx, p.ID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, r, nil
 }
 
 // ListRequests returns one page of a project's requests, newest first.
@@ -285,7 +320,7 @@ func (s *Service) Decide(ctx context.Context, zoneName, project, id string, appr
 	if a == nil {
 		return nil, enclave.Errorf(enclave.CodeUnauthenticated, "no caller")
 	}
-	r, err := s.GetRequest(ctx, zoneName, project, id)
+	p, r, err := s.projectRequest(ctx, zoneName, project, id)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, zoneName, project, id string, appr
 	var purgeOwner string
 	var dropObjects []string
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Requests.UpdateRequest(ctx, &next, Pending); err != nil {
+		if err := s.updateRequest(ctx, p, &next, r); err != nil {
 			return err
 		}
 		verb := map[RequestKind]string{KeyDestruction: "keys.destroy", VersionDeletion: "dataset.version.delete", DataGrant: "data.grant"}[r.Kind]
@@ -376,7 +411,7 @@ func (s *Service) Decide(ctx context.Context, zoneName, project, id string, appr
 // Cancel withdraws one's own pending request.
 func (s *Service) Cancel(ctx context.Context, zoneName, project, id string) (*Request, error) {
 	a := enclave.ActorFrom(ctx)
-	r, err := s.GetRequest(ctx, zoneName, project, id)
+	p, r, err := s.projectRequest(ctx, zoneName, project, id)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +424,7 @@ func (s *Service) Cancel(ctx context.Context, zoneName, project, id string) (*Re
 	next := *r
 	next.State = Cancelled
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Requests.UpdateRequest(ctx, &next, Pending); err != nil {
+		if err := s.updateRequest(ctx, p, &next, r); err != nil {
 			return err
 		}
 		return s.recordRequest(ctx, &next, "data.request.cancel", audit.Success, nil)
@@ -480,10 +515,13 @@ func (s *Service) CopyUnderGrant(ctx context.Context, zoneName, project, id, tar
 		if err := s.Requests.UpdateRequest(ctx, &used, Approved); err != nil {
 			return err
 		}
+		if err := s.admit(ctx, KindDataset, enclave.OpCreate, p, d, nil, checkDataset(p, d, nil)); err != nil {
+			return err
+		}
 		if err := s.Store.CreateDataset(ctx, d); err != nil {
 			return err
 		}
-		v, err := s.commitCopies(ctx, d, 1, "grant-copy", a.PrincipalID, copies, sv)
+		v, err := s.commitCopies(ctx, p, d, 1, "grant-copy", a.PrincipalID, copies, sv)
 		if err != nil {
 			return err
 		}

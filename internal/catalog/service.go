@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,12 +30,15 @@ import (
 // classification, and the audit record of every change and every
 // sensitive read.
 type Service struct {
-	Store   Store
-	Zones   *zone.Service
-	Objects *objects.Service
-	Tx      enclave.Transactor
-	Audit   *audit.Recorder
-	Clock   enclave.Clock
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Zones     *zone.Service
+	Objects   *objects.Service
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Clock     enclave.Clock
 	// Placement says where a project's objects go (bucket and key).
 	Placement func(ctx context.Context, p *zone.Project) (objects.Placement, error)
 	// Quota returns a project's storage quota in bytes (0: none).
@@ -81,6 +85,9 @@ func (s *Service) CreateDataset(ctx context.Context, zoneName, project string, i
 		OwnerID: a.PrincipalID, OwnerName: a.Name, Description: in.Description, Tags: orEmpty(in.Tags),
 		Classification: in.Classification, RetentionDays: in.RetentionDays, CreatedBy: a.PrincipalID, CreatedAt: now, UpdatedAt: now}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.admit(ctx, KindDataset, enclave.OpCreate, p, d, nil, checkDataset(p, d, nil)); err != nil {
+			return err
+		}
 		if err := s.Store.CreateDataset(ctx, d); err != nil {
 			return err
 		}
@@ -151,10 +158,11 @@ func (s *Service) ListDatasets(ctx context.Context, zoneName, project string, f 
 func (s *Service) UpdateDataset(ctx context.Context, zoneName, project, name string, in DatasetUpdate) (*Dataset, error) {
 	var out *Dataset
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.GetDataset(ctx, zoneName, project, name)
+		p, d, err := s.projectDataset(ctx, zoneName, project, name)
 		if err != nil {
 			return err
 		}
+		old := *d
 		changes := map[string]any{}
 		if in.Description != nil {
 			if err := validateText("description", *in.Description, 2000); err != nil {
@@ -180,6 +188,9 @@ func (s *Service) UpdateDataset(ctx context.Context, zoneName, project, name str
 			d.RetentionDays = r
 		}
 		d.UpdatedAt = s.Clock.Now()
+		if err := s.admit(ctx, KindDataset, enclave.OpUpdate, p, d, &old, checkDataset(p, d, &old)); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateDataset(ctx, d); err != nil {
 			return err
 		}
@@ -202,11 +213,7 @@ func (s *Service) Classify(ctx context.Context, zoneName, project, name string, 
 	}
 	var out *Dataset
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.GetDataset(ctx, zoneName, project, name)
-		if err != nil {
-			return err
-		}
-		p, err := s.Zones.GetProject(ctx, zoneName, project)
+		p, d, err := s.projectDataset(ctx, zoneName, project, name)
 		if err != nil {
 			return err
 		}
@@ -226,12 +233,16 @@ func (s *Service) Classify(ctx context.Context, zoneName, project, name string, 
 				return enclave.FieldError("reason", "lowering a classification needs a reason")
 			}
 		}
+		old := *d
 		d.Classification, d.UpdatedAt = to, s.Clock.Now()
+		if err := s.admit(ctx, KindDataset, enclave.OpUpdate, p, d, &old, checkDataset(p, d, &old)); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateDataset(ctx, d); err != nil {
 			return err
 		}
 		out = d
-		return s.record(ctx, d, "dataset.classify", map[string]any{"from": from, "to": to, "reason": reason})
+		return s.record(ctx, d, "dataset.classify", map[string]any{"from": from, "to": d.Classification, "reason": reason})
 	})
 	return out, err
 }
@@ -247,13 +258,16 @@ func (s *Service) CreateVersion(ctx context.Context, zoneName, project, name str
 	}
 	var out *Version
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.GetDataset(ctx, zoneName, project, name)
+		p, d, err := s.projectDataset(ctx, zoneName, project, name)
 		if err != nil {
 			return err
 		}
 		a := enclave.ActorFrom(ctx)
 		v := &Version{ID: newID(), DatasetID: d.ID, Number: d.LatestVersion + 1, State: Open, Operation: op,
 			CreatedBy: a.PrincipalID, CreatedAt: s.Clock.Now()}
+		if err := s.admit(ctx, KindVersion, enclave.OpCreate, p, v, nil, onlyAmends(v)); err != nil {
+			return err
+		}
 		if err := s.Store.CreateVersion(ctx, v); err != nil {
 			return err
 		}
@@ -261,6 +275,19 @@ func (s *Service) CreateVersion(ctx context.Context, zoneName, project, name str
 		return s.record(ctx, d, "dataset.version.create", map[string]any{"version": v.Number, "operation": op})
 	})
 	return out, err
+}
+
+// projectDataset returns a dataset with its project.
+func (s *Service) projectDataset(ctx context.Context, zoneName, project, name string) (*zone.Project, *Dataset, error) {
+	d, err := s.GetDataset(ctx, zoneName, project, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, d, nil
 }
 
 func (s *Service) version(ctx context.Context, zoneName, project, name string, number int) (*Dataset, *Version, error) {
@@ -453,6 +480,13 @@ func (s *Service) writeFile(ctx context.Context, fw *fileWrite, r io.Reader, rec
 		} else if enclave.ErrorCode(err) != enclave.CodeNotFound {
 			return err
 		}
+		op, old := enclave.OpCreate, any(nil)
+		if replaced != nil {
+			op, old = enclave.OpUpdate, replaced
+		}
+		if err := s.admit(ctx, KindFile, op, p, f, old, onlyAmends(f)); err != nil {
+			return err
+		}
 		if err := s.Objects.Commit(ctx, o); err != nil {
 			return err
 		}
@@ -501,6 +535,10 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 		if v.State != Open {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is already committed", v.Number, d.Name)
 		}
+		p, err := s.Zones.GetProject(ctx, zoneName, project)
+		if err != nil {
+			return err
+		}
 		files, err := s.Store.ListFiles(ctx, v.ID)
 		if err != nil {
 			return err
@@ -508,23 +546,27 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 		if len(files) == 0 {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s has no files", v.Number, d.Name)
 		}
-		if err := s.sealVersion(ctx, d, v, files); err != nil {
+		old := *v
+		s.seal(d, v, files)
+		if err := s.admit(ctx, KindVersion, enclave.OpUpdate, p, v, &old, onlyAmends(v)); err != nil {
 			return err
 		}
-		v.Files, out = files, v
+		if err := s.storeSeal(ctx, v); err != nil {
+			return err
+		}
+		out = v
 		return s.record(ctx, d, "dataset.version.commit", map[string]any{"version": v.Number, "sha256": v.SHA256,
 			"files": v.FileCount, "size": v.Size})
 	})
 	return out, err
 }
 
-// sealVersion commits v with its files, in ctx's transaction: the manifest
-// hash, size and count are fixed, retention starts, and its columns are
-// indexed for search.
-func (s *Service) sealVersion(ctx context.Context, d *Dataset, v *Version, files []*File) error {
+// seal makes v, a version of d, committed with files: the manifest hash,
+// size and count are fixed and retention starts. storeSeal stores it.
+func (s *Service) seal(d *Dataset, v *Version, files []*File) {
 	now := s.Clock.Now()
 	v.State, v.SHA256, v.CommittedAt = Committed, ManifestHash(files), &now
-	v.FileCount, v.Size = len(files), 0
+	v.FileCount, v.Size, v.Files = len(files), 0, files
 	for _, f := range files {
 		v.Size += f.Size
 	}
@@ -532,10 +574,15 @@ func (s *Service) sealVersion(ctx context.Context, d *Dataset, v *Version, files
 		until := now.Add(time.Duration(d.RetentionDays) * 24 * time.Hour)
 		v.RetainUntil = &until
 	}
+}
+
+// storeSeal commits a sealed version in ctx's transaction: from then on
+// its files cannot change, and its columns are indexed for search.
+func (s *Service) storeSeal(ctx context.Context, v *Version) error {
 	if err := s.Store.CommitVersion(ctx, v); err != nil {
 		return err
 	}
-	return s.Store.SetVersionColumns(ctx, v.ID, columnsOf(files))
+	return s.Store.SetVersionColumns(ctx, v.ID, columnsOf(v.Files))
 }
 
 // ManifestHash is the SHA-256 of a version's manifest: one line per file,
@@ -738,11 +785,23 @@ func (s *Service) RotateProjectKey(ctx context.Context, zoneName, project string
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Objects.KEKs.CurrentKEK(ctx, place.Owner); err != nil {
+	cur, err := s.Objects.KEKs.CurrentKEK(ctx, place.Owner)
+	if err != nil {
 		return nil, keyErr(err)
+	}
+	ref := place.Key
+	if ref.IsZero() {
+		ref = cur.Ref()
 	}
 	scope := "/zones/" + p.Zone + "/projects/" + p.Name
 	rot, err := s.Objects.RotateKey(ctx, place.Owner, place.Key, func(ctx context.Context, action string, version uint32) error {
+		if action == "keys.rotate" {
+			old := &ProjectKey{Name: p.Name, Zone: p.Zone, Version: cur.Version, Provider: cur.Provider, KeyURI: keys.RedactKeyURI(cur.KeyURI)}
+			next := &ProjectKey{Name: p.Name, Zone: p.Zone, Version: version, Provider: ref.Provider, KeyURI: keys.RedactKeyURI(ref.KeyURI)}
+			if err := s.admit(ctx, KindProjectKey, enclave.OpUpdate, p, next, old, onlyAmends(next)); err != nil {
+				return err
+			}
+		}
 		return s.Audit.Record(ctx, audit.Event{Action: action, TargetType: "project", TargetID: p.ID, Scope: scope,
 			Details: map[string]any{"kek_version": version}})
 	})
@@ -827,20 +886,50 @@ func (s *Service) LabelColumn(ctx context.Context, zoneName, project, name, colu
 	if err := label.Validate(); err != nil {
 		return nil, err
 	}
-	if column == "" || len(column) > 256 {
-		return nil, enclave.FieldError("column", "column must be 1 to 256 bytes")
-	}
-	if err := validateText("column", column, 256); err != nil {
+	if err := validColumn(column); err != nil {
 		return nil, err
 	}
 	var out map[string]ColumnLabel
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.GetDataset(ctx, zoneName, project, name)
+		p, d, err := s.projectDataset(ctx, zoneName, project, name)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SetColumnLabel(ctx, d.ID, column, label); err != nil {
+		before, err := s.Store.ColumnLabels(ctx, d.ID)
+		if err != nil {
 			return err
+		}
+		old := *d
+		next := &labeledDataset{Dataset: d, Columns: maps.Clone(before)}
+		if next.Columns == nil {
+			next.Columns = map[string]ColumnLabel{}
+		}
+		if label == "" {
+			delete(next.Columns, column)
+		} else {
+			next.Columns[column] = label
+		}
+		d.UpdatedAt = s.Clock.Now()
+		if err := s.admit(ctx, KindDataset, enclave.OpUpdate, p, next, &labeledDataset{Dataset: &old, Columns: before},
+			next.check(p, &old)); err != nil {
+			return err
+		}
+		if err := s.Store.UpdateDataset(ctx, d); err != nil {
+			return err
+		}
+		for col, l := range next.Columns {
+			if before[col] != l {
+				if err := s.Store.SetColumnLabel(ctx, d.ID, col, l); err != nil {
+					return err
+				}
+			}
+		}
+		for col := range before {
+			if _, ok := next.Columns[col]; !ok {
+				if err := s.Store.SetColumnLabel(ctx, d.ID, col, ""); err != nil {
+					return err
+				}
+			}
 		}
 		if out, err = s.Store.ColumnLabels(ctx, d.ID); err != nil {
 			return err
@@ -848,6 +937,13 @@ func (s *Service) LabelColumn(ctx context.Context, zoneName, project, name, colu
 		return s.record(ctx, d, "dataset.label", map[string]any{"column": column, "label": label})
 	})
 	return out, err
+}
+
+func validColumn(column string) error {
+	if column == "" || len(column) > 256 {
+		return enclave.FieldError("column", "column must be 1 to 256 bytes")
+	}
+	return validateText("column", column, 256)
 }
 
 // ColumnLabels returns a dataset's column labels.
@@ -874,10 +970,24 @@ func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name st
 	if err != nil {
 		return nil, err
 	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
+	if err != nil {
+		return nil, err
+	}
+	old, next := *v, *v
+	old.Files, next.Files = files, make([]*File, len(files))
+	for i, f := range files {
+		nf := *f
+		nf.Tier = tier
+		next.Files[i] = &nf
+	}
 	// The objects' rows change with the audit record, in one transaction;
 	// a blob whose tier moved before a failure only costs a repeat call.
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		for _, f := range files {
+		if err := s.admit(ctx, KindVersion, enclave.OpUpdate, p, &next, &old, onlyAmends(&next)); err != nil {
+			return err
+		}
+		for _, f := range next.Files {
 			o, err := s.Objects.Store.GetObject(ctx, f.ObjectID)
 			if err != nil {
 				return err
@@ -887,13 +997,11 @@ func (s *Service) SetVersionTier(ctx context.Context, zoneName, project, name st
 					return err
 				}
 			}
-			f.Tier = tier
 		}
 		return s.record(ctx, d, "dataset.version.tier", map[string]any{"version": v.Number, "tier": tier, "files": len(files)})
 	})
 	if err != nil {
 		return nil, err
 	}
-	v.Files = files
-	return v, nil
+	return &next, nil
 }

@@ -28,7 +28,7 @@ func (s *Service) Share(ctx context.Context, zoneName, project, name string, sha
 	}
 	var out *Dataset
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, err := s.GetDataset(ctx, zoneName, project, name)
+		p, d, err := s.projectDataset(ctx, zoneName, project, name)
 		if err != nil {
 			return err
 		}
@@ -44,7 +44,11 @@ func (s *Service) Share(ctx context.Context, zoneName, project, name string, sha
 			out = d
 			return nil
 		}
+		old := *d
 		d.Shared, d.UpdatedAt = shared, s.Clock.Now()
+		if err := s.admit(ctx, KindDataset, enclave.OpUpdate, p, d, &old, checkDataset(p, d, &old)); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateDataset(ctx, d); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,12 @@ func (s *Service) StartUpload(ctx context.Context, zoneName, project, name strin
 		if err != nil {
 			return keyErr(err)
 		}
+		// Its fields are all the platform's, so it is admitted once built:
+		// a policy may refuse it, not change it.
 		out = fileUpload(fw.v, u)
+		if err := s.admit(ctx, KindUpload, enclave.OpCreate, fw.p, out, nil, onlyAmends(out)); err != nil {
+			return err
+		}
 		return s.record(ctx, fw.d, "dataset.upload.start", map[string]any{"version": number, "path": filePath, "upload": u.ID})
 	})
 	return out, err
@@ -146,6 +152,12 @@ func (s *Service) PutUploadPart(ctx context.Context, zoneName, project, name str
 		if wantSHA256 != "" && !strings.EqualFold(wantSHA256, p.SHA256) {
 			return enclave.FieldError("sha256", "the part's SHA-256 is %s, not the %s expected: nothing was stored", p.SHA256, wantSHA256)
 		}
+		// Recorded by now in this transaction, like a new upload: admission
+		// may refuse the part, not change it.
+		old, next := fileUpload(v, u), fileUpload(v, withPart(u, p))
+		if err := s.admit(ctx, KindUpload, enclave.OpUpdate, fw.p, next, old, onlyAmends(next)); err != nil {
+			return err
+		}
 		return s.record(ctx, d, "dataset.upload.part", map[string]any{"version": number, "path": fw.path, "upload": u.ID,
 			"part": p.Number, "size": p.Size, "sha256": p.SHA256})
 	})
@@ -156,6 +168,15 @@ func (s *Service) PutUploadPart(ctx context.Context, zoneName, project, name str
 		return nil, err
 	}
 	return &part, nil
+}
+
+// withPart returns u with part p added, or replacing the part of its number.
+func withPart(u *objects.Upload, p objects.UploadPart) *objects.Upload {
+	next := *u
+	next.Parts = slices.DeleteFunc(slices.Clone(u.Parts), func(q objects.UploadPart) bool { return q.Number == p.Number })
+	next.Parts = append(next.Parts, p)
+	slices.SortFunc(next.Parts, func(a, b objects.UploadPart) int { return a.Number - b.Number })
+	return &next
 }
 
 // CompleteUpload joins an upload's parts, 1 to N without a gap, into the
@@ -188,11 +209,19 @@ func (s *Service) CompleteUpload(ctx context.Context, zoneName, project, name st
 
 // AbortUpload ends an upload without a file and removes its parts.
 func (s *Service) AbortUpload(ctx context.Context, zoneName, project, name string, number int, id string) error {
-	d, _, u, err := s.upload(ctx, zoneName, project, name, number, id)
+	d, v, u, err := s.upload(ctx, zoneName, project, name, number, id)
+	if err != nil {
+		return err
+	}
+	p, err := s.Zones.GetProject(ctx, zoneName, project)
 	if err != nil {
 		return err
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		fu := fileUpload(v, u)
+		if err := s.admit(ctx, KindUpload, enclave.OpDelete, p, fu, fu, nil); err != nil {
+			return err
+		}
 		if err := s.Objects.AbortUpload(ctx, u); err != nil {
 			return err
 		}

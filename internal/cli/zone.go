@@ -17,6 +17,7 @@ var zoneColumns = []column[*zone.Zone]{
 	{"NAME", func(z *zone.Zone) string { return z.Name }},
 	{"REGION", func(z *zone.Zone) string { return z.Region }},
 	{"STATE", func(z *zone.Zone) string { return string(z.State) }},
+	{"MAX CLASSIFICATION", func(z *zone.Zone) string { return string(z.MaxClassification) }},
 	{"DISPLAY NAME", func(z *zone.Zone) string { return z.DisplayName }},
 	{"TAGS", func(z *zone.Zone) string { return formatTags(z.Tags) }},
 	{"CREATED", func(z *zone.Zone) string { return formatTime(z.CreatedAt) }},
@@ -69,7 +70,22 @@ func newZoneCreateCommand(app *App) *cobra.Command {
 	cmd.Flags().StringVar(&in.Region, "region", "", "data-residency region of the zone, such as eu-west (required, immutable)")
 	cmd.Flags().StringVar(&in.DisplayName, "display-name", "", "human-readable name")
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "tag as key=value (repeatable)")
+	cmd.Flags().Var((*classificationFlag)(&in.MaxClassification), "max-classification", "most sensitive data the zone's projects may hold (default restricted)")
+	_ = cmd.RegisterFlagCompletionFunc("max-classification", fixedCompletion(classifications...))
 	return cmd
+}
+
+// classificationFlag is a classification given on the command line.
+type classificationFlag enclave.Classification
+
+func (c *classificationFlag) String() string { return string(*c) }
+func (c *classificationFlag) Type() string   { return "classification" }
+func (c *classificationFlag) Set(v string) error {
+	if err := enclave.Classification(v).Validate("max-classification"); err != nil {
+		return err
+	}
+	*c = classificationFlag(v)
+	return nil
 }
 
 func newZoneListCommand(app *App) *cobra.Command {
@@ -119,15 +135,16 @@ func newZoneUpdateCommand(app *App) *cobra.Command {
 	var displayName, state string
 	var tags []string
 	var clearTags bool
+	var maxClass enclave.Classification
 	var in zone.ZoneUpdate
 	cmd := &cobra.Command{
 		Use:               "update NAME",
 		Short:             "Change a zone's display name, tags or lifecycle state",
-		Long:              "Change a zone's display name, tags or lifecycle state. Only the flags given are changed;\n--tag replaces all tags. The name and region cannot change.",
+		Long:              "Change a zone's display name, tags, maximum classification or lifecycle state. Only the flags given are changed;\n--tag replaces all tags. The name and region cannot change.",
 		Args:              exactArgs(1),
 		ValidArgsFunction: app.completeZoneArg,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			if err := requireOneOf(cmd, "display-name", "tag", "clear-tags", "state"); err != nil {
+			if err := requireOneOf(cmd, "display-name", "tag", "clear-tags", "state", "max-classification"); err != nil {
 				return err
 			}
 			var err error
@@ -142,6 +159,10 @@ func newZoneUpdateCommand(app *App) *cobra.Command {
 				s := zone.State(state)
 				in.State = &s
 			}
+			if cmd.Flags().Changed("max-classification") {
+				m := enclave.Classification(maxClass)
+				in.MaxClassification = &m
+			}
 			z, err := c.UpdateZone(cmd.Context(), args[0], in)
 			if err != nil {
 				return err
@@ -153,7 +174,9 @@ func newZoneUpdateCommand(app *App) *cobra.Command {
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "tag as key=value (repeatable); replaces all tags")
 	cmd.Flags().BoolVar(&clearTags, "clear-tags", false, "remove all tags")
 	cmd.Flags().StringVar(&state, "state", "", "new lifecycle state: active, retiring or retired")
+	cmd.Flags().Var((*classificationFlag)(&maxClass), "max-classification", "new maximum classification of the zone's projects")
 	_ = cmd.RegisterFlagCompletionFunc("state", fixedCompletion(lifecycleStates...))
+	_ = cmd.RegisterFlagCompletionFunc("max-classification", fixedCompletion(classifications...))
 	return cmd
 }
 

@@ -18,11 +18,11 @@ var (
 
 func zoneEU() *zone.Zone {
 	return &zone.Zone{ID: "z1", Name: "eu", DisplayName: "Europe", Region: "eu-west",
-		Tags: enclave.Tags{"team": "ml", "cost": "42"}, State: zone.Active, CreatedAt: t0, UpdatedAt: t1}
+		Tags: enclave.Tags{"team": "ml", "cost": "42"}, MaxClassification: enclave.Restricted, State: zone.Active, CreatedAt: t0, UpdatedAt: t1}
 }
 
 func zoneUS() *zone.Zone {
-	return &zone.Zone{ID: "z2", Name: "us", Region: "us-east", Tags: enclave.Tags{}, State: zone.Retiring, CreatedAt: t1, UpdatedAt: t1}
+	return &zone.Zone{ID: "z2", Name: "us", Region: "us-east", Tags: enclave.Tags{}, MaxClassification: enclave.Confidential, State: zone.Retiring, CreatedAt: t1, UpdatedAt: t1}
 }
 
 func list(items any, next string) map[string]any {
@@ -94,7 +94,7 @@ func TestZoneShowFormats(t *testing.T) {
 func TestEmptyListFormats(t *testing.T) {
 	api := loggedIn(t)
 	api.on("GET", "/api/v1/zones", 200, list([]any{}, ""))
-	for format, want := range map[string]string{"json": "[]\n", "yaml": "[]\n", "table": "NAME  REGION  STATE  DISPLAY NAME  TAGS  CREATED\n"} {
+	for format, want := range map[string]string{"json": "[]\n", "yaml": "[]\n", "table": "NAME  REGION  STATE  MAX CLASSIFICATION  DISPLAY NAME  TAGS  CREATED\n"} {
 		out, _, err := runCLI(t, "", "zone", "list", "-o", format)
 		if err != nil {
 			t.Fatal(err)

@@ -42,6 +42,7 @@ type Config struct {
 	Auth            Auth          `yaml:"auth"`
 	Worker          Worker        `yaml:"worker"`
 	Access          Access        `yaml:"access"`
+	Policy          Policy        `yaml:"policy"`
 	Audit           Audit         `yaml:"audit"`
 	Storage         Storage       `yaml:"storage"`
 	Keys            Keys          `yaml:"keys"`
@@ -100,6 +101,13 @@ type Access struct {
 	MinElevation time.Duration `yaml:"min_elevation"`
 }
 
+// Policy configures the guardrails.
+type Policy struct {
+	// ScanInterval is how often every resource is scanned for compliance
+	// (0 turns the periodic scan off; a scan can still be requested).
+	ScanInterval time.Duration `yaml:"scan_interval"`
+}
+
 // TLS configures the listener's certificate.
 type TLS struct {
 	// Cert and Key are PEM files of a real certificate. Without them the
@@ -153,6 +161,7 @@ func Default() Config {
 		Auth:            Auth{TokenTTL: 7 * 24 * time.Hour, SessionTTL: 12 * time.Hour, ServiceTokenTTL: time.Hour},
 		Worker:          Worker{Concurrency: 2, Lease: 30 * time.Second},
 		Access:          Access{MinElevation: 5 * time.Minute},
+		Policy:          Policy{ScanInterval: time.Hour},
 		Audit:           Audit{CheckpointInterval: time.Minute},
 		Storage:         Storage{SweepAfter: 24 * time.Hour, UploadExpiry: 24 * time.Hour},
 	}

@@ -28,6 +28,9 @@ func (c Classification) Validate(field string) error {
 	return nil
 }
 
+// Rank orders classifications: public 1 … restricted 4, unknown 0.
+func (c Classification) Rank() int { return classificationRank[c] }
+
 // AtMost reports whether c is no more sensitive than limit.
 func (c Classification) AtMost(limit Classification) bool {
 	return classificationRank[c] <= classificationRank[limit]

@@ -30,6 +30,8 @@ type Error struct {
 	Code    Code
 	Message string
 	Field   string
+	// Policy names the policy that refused a change (policy_denied).
+	Policy string
 	// Err is the underlying cause. It is logged, never returned to callers.
 	Err error
 }

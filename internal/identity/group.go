@@ -31,7 +31,11 @@ func (c *GroupCreate) Validate() error {
 	if err := enclave.ValidateName("name", c.Name); err != nil {
 		return err
 	}
-	return enclave.ValidateText("description", c.Description, 1000)
+	return validateGroupDescription(c.Description)
+}
+
+func validateGroupDescription(s string) error {
+	return enclave.ValidateText("description", s, 1000)
 }
 
 // GroupUpdate changes a group's description. The name is immutable: role
@@ -73,6 +77,9 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupCreate) (*Group, erro
 		if err := s.nameFree(ctx, g.Name); err != nil {
 			return err
 		}
+		if err := s.admitGroup(ctx, enclave.OpCreate, g, nil); err != nil {
+			return err
+		}
 		if err := s.Store.CreateGroup(ctx, g); err != nil {
 			return err
 		}
@@ -107,7 +114,7 @@ func (s *Service) ListGroups(ctx context.Context, page enclave.Page) ([]*Group, 
 // UpdateGroup changes a group's description.
 func (s *Service) UpdateGroup(ctx context.Context, name string, in GroupUpdate) (*Group, error) {
 	if in.Description != nil {
-		if err := enclave.ValidateText("description", *in.Description, 1000); err != nil {
+		if err := validateGroupDescription(*in.Description); err != nil {
 			return nil, err
 		}
 	}
@@ -117,14 +124,20 @@ func (s *Service) UpdateGroup(ctx context.Context, name string, in GroupUpdate) 
 		if g, err = s.group(ctx, name); err != nil {
 			return err
 		}
-		changed := map[string]any{"name": g.Name}
+		old := *g
 		if in.Description != nil {
-			changed["description"] = map[string]any{"from": g.Description, "to": *in.Description}
 			g.Description = *in.Description
 		}
 		g.UpdatedAt = s.Clock.Now()
+		if err := s.admitGroup(ctx, enclave.OpUpdate, g, &old); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateGroup(ctx, g); err != nil {
 			return err
+		}
+		changed := map[string]any{"name": g.Name}
+		if in.Description != nil || g.Description != old.Description {
+			changed["description"] = map[string]any{"from": old.Description, "to": g.Description}
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "group.update", TargetType: "group", TargetID: g.ID, Details: changed})
 	})
@@ -140,6 +153,9 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		g, err := s.group(ctx, name)
 		if err != nil {
+			return err
+		}
+		if err := s.admitGroup(ctx, enclave.OpDelete, g, g); err != nil {
 			return err
 		}
 		if err := s.Store.DeleteGroup(ctx, g.ID); err != nil {
@@ -181,13 +197,16 @@ func (s *Service) AddGroupMember(ctx context.Context, group string, in MemberAdd
 			return errSelfAdd
 		}
 		now := s.Clock.Now()
+		m = memberOf(p, now)
+		if err := s.admitMember(ctx, enclave.OpCreate, g, m); err != nil {
+			return err
+		}
 		if err := s.Store.AddGroupMember(ctx, g.ID, p.ID, now); err != nil {
 			if enclave.IsCode(err, enclave.CodeConflict) {
 				return &enclave.Error{Code: enclave.CodeConflict, Field: "member", Message: p.Name + " is already a member of " + g.Name}
 			}
 			return err
 		}
-		m = &GroupMember{PrincipalID: p.ID, Name: p.Name, Kind: p.Kind, ServiceKind: p.ServiceKind, DisplayName: p.DisplayName, AddedAt: now}
 		return s.Audit.Record(ctx, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: g.ID,
 			Details: map[string]any{"group": g.Name, "member": p.Name, "member_id": p.ID, "member_kind": p.Kind}})
 	})
@@ -202,6 +221,10 @@ func (s *Service) AddGroupMember(ctx context.Context, group string, in MemberAdd
 	return m, nil
 }
 
+func memberOf(p *Principal, added time.Time) *GroupMember {
+	return &GroupMember{PrincipalID: p.ID, Name: p.Name, Kind: p.Kind, ServiceKind: p.ServiceKind, DisplayName: p.DisplayName, AddedAt: added}
+}
+
 // RemoveGroupMember removes a principal from a group.
 func (s *Service) RemoveGroupMember(ctx context.Context, group, member string) error {
 	if err := enclave.ValidateName("member", member); err != nil {
@@ -212,12 +235,22 @@ func (s *Service) RemoveGroupMember(ctx context.Context, group, member string) e
 		if err != nil {
 			return err
 		}
+		notMember := enclave.Errorf(enclave.CodeNotFound, "%s is not a member of %s", member, g.Name)
 		p, err := s.Store.GetPrincipalByName(ctx, member)
-		if err == nil {
-			err = s.Store.RemoveGroupMember(ctx, g.ID, p.ID)
-		}
 		if enclave.IsCode(err, enclave.CodeNotFound) {
-			return enclave.Errorf(enclave.CodeNotFound, "%s is not a member of %s", member, g.Name)
+			return notMember
+		}
+		if err != nil {
+			return err
+		}
+		// The store keeps when the member was added but does not look one
+		// membership up: admission sees the member without added_at.
+		if err := s.admitMember(ctx, enclave.OpDelete, g, memberOf(p, time.Time{})); err != nil {
+			return err
+		}
+		err = s.Store.RemoveGroupMember(ctx, g.ID, p.ID)
+		if enclave.IsCode(err, enclave.CodeNotFound) {
+			return notMember
 		}
 		if err != nil {
 			return err

@@ -76,6 +76,10 @@ func (s *Service) EnrollTOTP(ctx context.Context) (*TOTPEnrollment, error) {
 		return nil, enclave.Wrap(enclave.CodeInternal, err, "cannot create a TOTP secret")
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// An unconfirmed enrolment changes none of the user's fields yet.
+		if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, p); err != nil {
+			return err
+		}
 		if err := s.Store.PutTOTP(ctx, &TOTP{PrincipalID: p.ID, Secret: key.Secret(), CreatedAt: s.Clock.Now()}); err != nil {
 			return err
 		}
@@ -118,6 +122,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, in MFACode) (*RecoveryCodes, 
 		step, ok := matchTOTP(t.Secret, code, now)
 		if !ok {
 			return enclave.FieldError("code", "code is wrong: check the authenticator's clock and enter the current code")
+		}
+		old := *p
+		p.MFAEnrolled = true
+		if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, &old); err != nil {
+			return err
 		}
 		if err := s.Store.ConfirmTOTP(ctx, p.ID, step, now); err != nil {
 			return err
@@ -179,7 +188,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, in MFACode) error {
 				return err
 			}
 		}
-		if err := s.clearMFA(ctx, p.ID); err != nil {
+		if err := s.removeMFA(ctx, p); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "mfa.remove", TargetType: "principal", TargetID: p.ID,
@@ -213,7 +222,7 @@ func (s *Service) ResetUserMFA(ctx context.Context, name string) error {
 			}
 			return err
 		}
-		if err := s.clearMFA(ctx, p.ID); err != nil {
+		if err := s.removeMFA(ctx, p); err != nil {
 			return err
 		}
 		revoked, err := s.Store.RevokePrincipalTokens(ctx, p.ID, nil, "", s.Clock.Now())
@@ -223,6 +232,17 @@ func (s *Service) ResetUserMFA(ctx context.Context, name string) error {
 		return s.Audit.Record(ctx, audit.Event{Action: "mfa.reset", TargetType: "principal", TargetID: p.ID,
 			Details: map[string]any{"name": p.Name, "tokens_revoked": revoked}})
 	})
+}
+
+// removeMFA removes p's MFA enrolment and recovery codes, through policy
+// admission as an update of p.
+func (s *Service) removeMFA(ctx context.Context, p *Principal) error {
+	old := *p
+	p.MFAEnrolled = false
+	if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, &old); err != nil {
+		return err
+	}
+	return s.clearMFA(ctx, p.ID)
 }
 
 func (s *Service) clearMFA(ctx context.Context, principalID string) error {

@@ -306,6 +306,11 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 		return err
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		old := *p
+		p.PasswordSet = true
+		if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, &old); err != nil {
+			return err
+		}
 		if err := s.Store.SetPasswordHash(ctx, p.ID, hash, s.Clock.Now()); err != nil {
 			return err
 		}
@@ -319,6 +324,6 @@ func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) error {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "auth.password.change", TargetType: "principal", TargetID: p.ID,
-			Details: map[string]any{"name": p.Name, "first_password": !p.PasswordSet, "sessions_ended": ended}})
+			Details: map[string]any{"name": p.Name, "first_password": !old.PasswordSet, "sessions_ended": ended}})
 	})
 }

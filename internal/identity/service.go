@@ -45,10 +45,13 @@ const touchInterval = time.Minute
 // as a person, a token never grows beyond the one that made it) and writes
 // each change with its audit record in one transaction.
 type Service struct {
-	Store Store
-	Tx    enclave.Transactor
-	Audit *audit.Recorder
-	Clock enclave.Clock
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Clock     enclave.Clock
 	// TokenTTL is the lifetime of the token a bootstrap credential buys.
 	TokenTTL time.Duration
 	// SessionTTL is the lifetime of a sign-in session.
@@ -296,22 +299,40 @@ func (s *Service) Logout(ctx context.Context) error {
 		return errBadToken
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Store.RevokeToken(ctx, a.TokenID, s.Clock.Now()); err != nil {
+		t, err := s.Store.GetToken(ctx, a.TokenID)
+		if err != nil {
+			return err
+		}
+		if err := s.revoke(ctx, t); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "auth.logout", TargetType: "token", TargetID: a.TokenID})
 	})
 }
 
-// issueToken creates a token for p and returns its secret.
+// issueToken creates a token for p and returns its secret. Every token is
+// issued here, through policy admission.
 func (s *Service) issueToken(ctx context.Context, p *Principal, t *Token) (string, error) {
 	secret := newSecret(TokenPrefix)
 	t.ID, t.PrincipalID, t.Hash = newID(), p.ID, hashSecret(secret)
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.Clock.Now()
 	}
+	if err := s.admitToken(ctx, enclave.OpCreate, t); err != nil {
+		return "", err
+	}
 	if err := s.Store.CreateToken(ctx, t); err != nil {
 		return "", err
 	}
 	return secret, nil
+}
+
+// revoke revokes the live token t, through policy admission as the
+// token's deletion. Tokens revoked together with their holder's account
+// (disabled, deleted, password or MFA reset) are part of that change.
+func (s *Service) revoke(ctx context.Context, t *Token) error {
+	if err := s.admitToken(ctx, enclave.OpDelete, t); err != nil {
+		return err
+	}
+	return s.Store.RevokeToken(ctx, t.ID, s.Clock.Now())
 }

@@ -117,6 +117,9 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, in ServicePrincipa
 		if err := s.nameFree(ctx, p.Name); err != nil {
 			return err
 		}
+		if err := s.admitPrincipal(ctx, enclave.OpCreate, p, nil); err != nil {
+			return err
+		}
 		if err := s.Store.CreatePrincipal(ctx, p); err != nil {
 			return err
 		}
@@ -160,14 +163,28 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, name string, in Se
 		if p, err = s.liveService(ctx, name); err != nil {
 			return err
 		}
-		now := s.Clock.Now()
-		details := map[string]any{"name": p.Name}
-		if in.DisplayName != nil && *in.DisplayName != p.DisplayName {
-			details["display_name"] = map[string]any{"from": p.DisplayName, "to": *in.DisplayName}
+		old := *p
+		if in.DisplayName != nil {
 			p.DisplayName = *in.DisplayName
 		}
-		if in.Disabled != nil && *in.Disabled != p.Disabled {
+		if in.Disabled != nil {
 			p.Disabled = *in.Disabled
+		}
+		now := s.Clock.Now()
+		p.UpdatedAt = now
+		if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, &old); err != nil {
+			return err
+		}
+		if err := s.Store.UpdatePrincipal(ctx, p); err != nil {
+			return err
+		}
+		// What changed is read after admission: a policy may have changed
+		// more, or less, than the request.
+		details := map[string]any{"name": p.Name}
+		if p.DisplayName != old.DisplayName {
+			details["display_name"] = map[string]any{"from": old.DisplayName, "to": p.DisplayName}
+		}
+		if p.Disabled != old.Disabled {
 			details["disabled"] = p.Disabled
 			if p.Disabled {
 				n, err := s.Store.RevokePrincipalTokens(ctx, p.ID, nil, "", now)
@@ -176,10 +193,6 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, name string, in Se
 				}
 				details["tokens_revoked"] = n
 			}
-		}
-		p.UpdatedAt = now
-		if err := s.Store.UpdatePrincipal(ctx, p); err != nil {
-			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "service_principal.update", TargetType: "principal", TargetID: p.ID, Details: details})
 	})
@@ -198,6 +211,9 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, name string) error
 		if err != nil {
 			return err
 		}
+		if err := s.admitPrincipal(ctx, enclave.OpDelete, p, p); err != nil {
+			return err
+		}
 		details, err := s.retire(ctx, p)
 		if err != nil {
 			return err
@@ -214,7 +230,7 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, name string) error
 // CreateClientSecret issues a new client secret for a service principal.
 // Its value is returned this once.
 func (s *Service) CreateClientSecret(ctx context.Context, sp string, in ClientSecretCreate) (*IssuedClientSecret, error) {
-	if err := enclave.ValidateText("description", in.Description, 200); err != nil {
+	if err := validateSecretDescription(in.Description); err != nil {
 		return nil, err
 	}
 	days, err := expiryDays(in.ExpiresInDays, DefaultClientSecretDays, MaxClientSecretDays)
@@ -245,6 +261,9 @@ func (s *Service) CreateClientSecret(ctx context.Context, sp string, in ClientSe
 		secret := newSecret(ClientSecretPrefix)
 		c := &ClientSecret{ID: newID(), PrincipalID: p.ID, Description: in.Description, Hash: hashSecret(secret),
 			CreatedAt: now, ExpiresAt: now.AddDate(0, 0, days)}
+		if err := s.admitClientSecret(ctx, enclave.OpCreate, p, c); err != nil {
+			return err
+		}
 		if err := s.Store.CreateClientSecret(ctx, c); err != nil {
 			return err
 		}
@@ -256,6 +275,10 @@ func (s *Service) CreateClientSecret(ctx context.Context, sp string, in ClientSe
 		return nil, err
 	}
 	return out, nil
+}
+
+func validateSecretDescription(s string) error {
+	return enclave.ValidateText("description", s, 200)
 }
 
 // expiryDays applies the default and the maximum to a requested lifetime in days.
@@ -295,6 +318,9 @@ func (s *Service) RevokeClientSecret(ctx context.Context, sp, id string) error {
 			return enclave.Errorf(enclave.CodeNotFound, "client secret %s of %s not found", id, p.Name)
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.admitClientSecret(ctx, enclave.OpDelete, p, c); err != nil {
 			return err
 		}
 		now := s.Clock.Now()

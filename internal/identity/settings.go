@@ -51,8 +51,9 @@ func (s *Service) mfaRequired(ctx context.Context) (bool, error) {
 	return st.MFARequiredForPeople, nil
 }
 
-// UpdateSettings changes platform settings. Every change is audited with
-// its old and new value.
+// UpdateSettings changes platform settings. Every request passes policy
+// admission, one that changes nothing too (a policy may amend or refuse
+// it); every change is audited with its old and new value.
 func (s *Service) UpdateSettings(ctx context.Context, in SettingsUpdate) (*Settings, error) {
 	var out *Settings
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -60,21 +61,28 @@ func (s *Service) UpdateSettings(ctx context.Context, in SettingsUpdate) (*Setti
 		if err != nil {
 			return err
 		}
-		if in.MFARequiredForPeople == nil || *in.MFARequiredForPeople == cur.MFARequiredForPeople {
-			out = cur
-			return nil
-		}
-		a := enclave.ActorFrom(ctx)
 		by := "system"
-		if a != nil {
+		if a := enclave.ActorFrom(ctx); a != nil {
 			by = a.Name
 		}
 		now := s.Clock.Now()
-		v, _ := json.Marshal(*in.MFARequiredForPeople)
+		next := &Settings{MFARequiredForPeople: cur.MFARequiredForPeople, UpdatedAt: &now, UpdatedBy: by}
+		if in.MFARequiredForPeople != nil {
+			next.MFARequiredForPeople = *in.MFARequiredForPeople
+		}
+		if err := enclave.Admit(ctx, s.Admission, enclave.Change{Kind: KindSettings, Operation: enclave.OpUpdate, Scope: "/",
+			Object: next, Old: cur}); err != nil {
+			return err
+		}
+		if next.MFARequiredForPeople == cur.MFARequiredForPeople {
+			out = cur
+			return nil // nothing to write, nothing to audit
+		}
+		out = next
+		v, _ := json.Marshal(out.MFARequiredForPeople)
 		if err := s.Store.PutSetting(ctx, &Setting{Name: settingMFARequired, Value: string(v), UpdatedAt: now, UpdatedBy: by}); err != nil {
 			return err
 		}
-		out = &Settings{MFARequiredForPeople: *in.MFARequiredForPeople, UpdatedAt: &now, UpdatedBy: by}
 		return s.Audit.Record(ctx, audit.Event{Action: "settings.update", TargetType: "setting", TargetID: settingMFARequired,
 			Details: map[string]any{settingMFARequired: map[string]any{"from": cur.MFARequiredForPeople, "to": out.MFARequiredForPeople}}})
 	})

@@ -247,7 +247,7 @@ func (s *Service) revokeToken(ctx context.Context, p *Principal, id, by string) 
 		if t.RevokedAt != nil {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "token %s is already revoked", id)
 		}
-		if err := s.Store.RevokeToken(ctx, t.ID, s.Clock.Now()); err != nil {
+		if err := s.revoke(ctx, t); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "token.revoke", TargetType: "token", TargetID: t.ID,

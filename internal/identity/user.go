@@ -151,6 +151,9 @@ func (s *Service) CreateUser(ctx context.Context, in UserCreate) (*Principal, er
 		if err := s.nameFree(ctx, p.Name); err != nil {
 			return err
 		}
+		if err := s.admitPrincipal(ctx, enclave.OpCreate, p, nil); err != nil {
+			return err
+		}
 		if err := s.Store.CreatePrincipal(ctx, p); err != nil {
 			return err
 		}
@@ -228,7 +231,7 @@ const (
 // it, or resets its password. Disabling ends every token the user holds,
 // and so does a password reset: it is what an administrator does when the
 // account may be in someone else's hands. A request that changes nothing
-// writes nothing.
+// (once policy admission has had its say) writes nothing.
 func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*Principal, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -264,29 +267,40 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 				return err
 			}
 		}
-		now := s.Clock.Now()
-		changed := map[string]any{}
-		if in.DisplayName != nil && *in.DisplayName != p.DisplayName {
-			changed["display_name"] = map[string]any{"from": p.DisplayName, "to": *in.DisplayName}
+		old := *p
+		if in.DisplayName != nil {
 			p.DisplayName = *in.DisplayName
 		}
-		if in.Email != nil && *in.Email != p.Email {
-			changed["email"] = map[string]any{"from": audit.Sensitive(p.Email), "to": audit.Sensitive(*in.Email)}
+		if in.Email != nil {
 			p.Email = *in.Email
 		}
-		toggled := in.Disabled != nil && *in.Disabled != p.Disabled
-		if toggled && *in.Disabled {
-			if err := guardPrincipal(ctx, p, "disable"); err != nil {
-				return err
+		if in.Disabled != nil {
+			if *in.Disabled && !p.Disabled {
+				if err := guardPrincipal(ctx, p, "disable"); err != nil {
+					return err
+				}
 			}
-		}
-		if toggled {
 			p.Disabled = *in.Disabled
 		}
+		now := s.Clock.Now()
+		p.UpdatedAt, p.PasswordSet = now, p.PasswordSet || hash != ""
+		if err := s.admitPrincipal(ctx, enclave.OpUpdate, p, &old); err != nil {
+			return err
+		}
+		// What changed is read after admission: a policy may have changed
+		// more, or less, than the request.
+		changed := map[string]any{}
+		if p.DisplayName != old.DisplayName {
+			changed["display_name"] = map[string]any{"from": old.DisplayName, "to": p.DisplayName}
+		}
+		if p.Email != old.Email {
+			changed["email"] = map[string]any{"from": audit.Sensitive(old.Email), "to": audit.Sensitive(p.Email)}
+		}
+		toggled := p.Disabled != old.Disabled
 		if len(changed) == 0 && !toggled && hash == "" {
+			*p = old
 			return nil // nothing to write, nothing to audit
 		}
-		p.UpdatedAt = now
 		if err := s.Store.UpdatePrincipal(ctx, p); err != nil {
 			return err
 		}
@@ -304,7 +318,6 @@ func (s *Service) UpdateUser(ctx context.Context, name string, in UserUpdate) (*
 			if err != nil {
 				return err
 			}
-			p.PasswordSet = true
 			if err := s.Audit.Record(ctx, audit.Event{Action: "user.password.set", TargetType: "principal", TargetID: p.ID,
 				Details: map[string]any{"name": p.Name, "tokens_revoked": revoked}}); err != nil {
 				return err
@@ -340,6 +353,9 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 		if err := guardPrincipal(ctx, p, "delete"); err != nil {
+			return err
+		}
+		if err := s.admitPrincipal(ctx, enclave.OpDelete, p, p); err != nil {
 			return err
 		}
 		details, err := s.retire(ctx, p)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -28,6 +30,20 @@ type Applied struct {
 	Mode       Mode
 	// Params are the assignment's values, resolved against the definition.
 	Params map[string]any
+	// params is Params as a CEL value, converted once per assignment.
+	params ref.Val
+}
+
+// paramsVal returns the parameters as a CEL value.
+func (a *Applied) paramsVal() ref.Val {
+	if a.params == nil {
+		p := a.Params
+		if p == nil {
+			p = map[string]any{}
+		}
+		a.params = types.DefaultTypeAdapter.NativeToValue(p)
+	}
+	return a.params
 }
 
 // Outcome is what one applied policy did, or would have done, to a change.
@@ -62,17 +78,27 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Object: obj}
+	in.Object = obj
+	return admit(ctx, in, applied), nil
+}
+
+// admit is Admit over an object the caller owns: its changes are made in place.
+func admit(ctx context.Context, in Input, applied []Applied) *Result {
+	if in.Object == nil {
+		in.Object = map[string]any{}
+	}
+	res := &Result{Object: in.Object}
+	v := in.vars()
 	for _, phase := range [][]Effect{{Modify, Append}, {Deny}, {Audit}} {
-		for _, a := range applied {
+		for i := range applied {
+			a := &applied[i]
 			d := a.Policy.Def
-			if !slices.Contains(phase, d.Effect) || !d.AppliesTo(in.Kind) {
+			if !slices.Contains(phase, d.Effect) || !d.AppliesTo(in.Kind) || !d.Judges(in.Operation) {
 				continue
 			}
-			step := in
-			step.Object, step.Params = res.Object, a.Params
+			act := &activation{v: v, params: a.paramsVal()}
 			o := Outcome{Policy: d.ID, Assignment: a.Assignment, Effect: d.Effect, Mode: a.Mode, Message: d.Message}
-			matched, err := a.Policy.Matches(ctx, &step)
+			matched, err := a.Policy.matches(ctx, act)
 			if err != nil {
 				o.Error, matched = err.Error(), true
 			}
@@ -82,7 +108,7 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 			switch d.Effect {
 			case Modify, Append:
 				if o.Error == "" {
-					if o.Changes, err = a.Policy.Changes(ctx, &step); err != nil {
+					if o.Changes, err = a.Policy.changes(ctx, act, res.Object); err != nil {
 						o.Error = err.Error()
 					}
 				}
@@ -93,7 +119,7 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 					if a.Mode == Enforce {
 						res.Outcomes = append(res.Outcomes, o)
 						res.Denied = &res.Outcomes[len(res.Outcomes)-1]
-						return res, nil
+						return res
 					}
 					res.Outcomes = append(res.Outcomes, o)
 					continue
@@ -105,20 +131,21 @@ func Admit(ctx context.Context, in Input, applied []Applied) (*Result, error) {
 					for _, c := range o.Changes {
 						set(res.Object, c.Path, c.New)
 					}
+					v = in.vars() // later policies judge the changed object
 				}
 				res.Outcomes = append(res.Outcomes, o)
 			case Deny:
 				res.Outcomes = append(res.Outcomes, o)
 				if a.Mode == Enforce {
 					res.Denied = &res.Outcomes[len(res.Outcomes)-1]
-					return res, nil
+					return res
 				}
 			case Audit:
 				res.Outcomes = append(res.Outcomes, o)
 			}
 		}
 	}
-	return res, nil
+	return res
 }
 
 // Resource turns a resource into the map policies see: its JSON form.
@@ -134,11 +161,26 @@ func Resource(v any) (map[string]any, error) {
 	return m, nil
 }
 
-// Into writes a (possibly changed) resource map back into v.
+// Into writes a (possibly changed) resource map back into v, a pointer to
+// a struct. Fields the JSON form does not carry (json:"-": secrets, IDs
+// kept for the service) are left as they are; maps and slices it carries
+// are replaced, not merged, so a policy that sets a smaller map is obeyed.
 func Into(m map[string]any, v any) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Struct {
+		st := rv.Elem()
+		for i := range st.NumField() {
+			f := st.Type().Field(i)
+			if !f.IsExported() || f.Tag.Get("json") == "-" {
+				continue
+			}
+			if k := f.Type.Kind(); k == reflect.Map || k == reflect.Slice {
+				st.Field(i).SetZero()
+			}
+		}
 	}
 	return json.Unmarshal(b, v)
 }

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/checker"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
 
 	"github.com/enclave-ml/enclave/internal/enclave"
 )
@@ -27,6 +29,14 @@ var env = func() *cel.Env {
 		cel.Variable("scope", cel.StringType),
 		cel.Variable("operation", cel.StringType),
 		cel.Variable("params", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("parent", cel.DynType),
+		// classification_rank orders classifications (public 1 …
+		// restricted 4; anything else 0), so that conditions can compare them.
+		cel.Function("classification_rank", cel.Overload("classification_rank_string",
+			[]*cel.Type{cel.StringType}, cel.IntType, cel.UnaryBinding(func(v ref.Val) ref.Val {
+				s, _ := v.Value().(string)
+				return types.Int(enclave.Classification(s).Rank())
+			}))),
 	)
 	if err != nil {
 		panic(err)
@@ -52,7 +62,13 @@ type Compiled struct {
 	Def       *Definition
 	condition cel.Program
 	fields    []compiledField
+	// uses are the variables its expressions read: admission converts
+	// oldObject and parent only when some policy reads them.
+	uses map[string]bool
 }
+
+// Uses says whether the definition's expressions read a variable.
+func (c *Compiled) Uses(name string) bool { return c.uses[name] }
 
 type compiledField struct {
 	path  []string
@@ -65,13 +81,13 @@ func Compile(d *Definition) (*Compiled, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Compiled{Def: d}
+	c := &Compiled{Def: d, uses: map[string]bool{}}
 	var err error
-	if c.condition, err = compileExpr(d, "condition", d.Condition, cel.BoolType); err != nil {
+	if c.condition, err = compileExpr(d, "condition", d.Condition, cel.BoolType, c.uses); err != nil {
 		return nil, err
 	}
 	for i, f := range d.Fields {
-		p, err := compileExpr(d, fmt.Sprintf("fields[%d].value", i), f.Value, nil)
+		p, err := compileExpr(d, fmt.Sprintf("fields[%d].value", i), f.Value, nil, c.uses)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +96,7 @@ func Compile(d *Definition) (*Compiled, error) {
 	return c, nil
 }
 
-func compileExpr(d *Definition, field, src string, want *cel.Type) (cel.Program, error) {
+func compileExpr(d *Definition, field, src string, want *cel.Type, uses map[string]bool) (cel.Program, error) {
 	checked, iss := env.Compile(src)
 	if iss != nil && iss.Err() != nil {
 		errs := iss.Errors()
@@ -98,6 +114,9 @@ func compileExpr(d *Definition, field, src string, want *cel.Type) (cel.Program,
 	// fail only when the policy runs.
 	var bad *ExprError
 	ast.PostOrderVisit(checked.NativeRep().Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() == ast.IdentKind {
+			uses[e.AsIdent()] = true
+		}
 		if bad != nil || e.Kind() != ast.SelectKind {
 			return
 		}
@@ -113,11 +132,31 @@ func compileExpr(d *Definition, field, src string, want *cel.Type) (cel.Program,
 	if bad != nil {
 		return nil, exprProblem(bad)
 	}
-	prg, err := env.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	// OptOptimize folds constants and compiles constant regular expressions
+	// once, here, instead of at every evaluation. An expression whose
+	// worst-case cost is bounded below the limit whatever its input (no
+	// comprehension or string function over input of unknown size) runs
+	// without the runtime cost tracker, which costs a third of an
+	// evaluation; every other one is tracked and stopped at the limit.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(checked, unknownSizes{}); err != nil || est.Max > CostLimit {
+		opts = append(opts, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	}
+	prg, err := env.Program(checked, opts...)
 	if err != nil {
 		return nil, exprProblem(&ExprError{Field: field, Line: 1, Column: 1, Message: err.Error()})
 	}
 	return prg, nil
+}
+
+// unknownSizes is a cost estimator that knows nothing of the input: every
+// list, map and string may be as large as can be.
+type unknownSizes struct{}
+
+func (unknownSizes) EstimateSize(checker.AstNode) *checker.SizeEstimate { return nil }
+
+func (unknownSizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
 
 func exprProblem(e *ExprError) error {
@@ -128,35 +167,79 @@ func exprProblem(e *ExprError) error {
 // Input is what an expression sees.
 type Input struct {
 	Kind      string
-	Operation string // create or update
+	Operation string // create, update or delete
 	Object    map[string]any
 	OldObject map[string]any // nil on create
 	Principal map[string]any
 	Scope     string
 	Params    map[string]any
+	// Parent is the resource the object lives in (a project's zone, an
+	// environment's or a dataset's project), nil at the top.
+	Parent map[string]any
 }
 
-func (in *Input) activation() map[string]any {
-	var old any
-	if in.OldObject != nil {
-		old = in.OldObject
+// vars are an input's variables as CEL values, converted once and shared
+// by every policy evaluated over the same input; only params differ.
+type vars struct {
+	object, oldObject, principal, parent, scope, operation ref.Val
+}
+
+func (in *Input) vars() *vars {
+	a := types.DefaultTypeAdapter
+	val := func(m map[string]any) ref.Val {
+		if m == nil {
+			return types.NullValue
+		}
+		return a.NativeToValue(m)
 	}
 	principal := in.Principal
 	if principal == nil {
 		principal = map[string]any{}
 	}
-	params := in.Params
+	return &vars{object: val(in.Object), oldObject: val(in.OldObject), principal: a.NativeToValue(principal),
+		parent: val(in.Parent), scope: types.String(in.Scope), operation: types.String(in.Operation)}
+}
+
+// activation resolves the variables of one policy's evaluation without
+// building a map per evaluation.
+type activation struct {
+	v      *vars
+	params ref.Val
+}
+
+func newActivation(v *vars, params map[string]any) *activation {
 	if params == nil {
 		params = map[string]any{}
 	}
-	return map[string]any{"object": in.Object, "oldObject": old, "principal": principal, "scope": in.Scope,
-		"operation": in.Operation, "params": params}
+	return &activation{v: v, params: types.DefaultTypeAdapter.NativeToValue(params)}
 }
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "object":
+		return a.v.object, true
+	case "oldObject":
+		return a.v.oldObject, true
+	case "principal":
+		return a.v.principal, true
+	case "parent":
+		return a.v.parent, true
+	case "scope":
+		return a.v.scope, true
+	case "operation":
+		return a.v.operation, true
+	case "params":
+		return a.params, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
 
 // ErrCost means an expression exceeded its cost limit.
 var ErrCost = errors.New("policy: the expression exceeded its cost limit")
 
-func eval(ctx context.Context, p cel.Program, act map[string]any) (ref.Val, error) {
+func eval(ctx context.Context, p cel.Program, act *activation) (ref.Val, error) {
 	v, _, err := p.ContextEval(ctx, act)
 	if err != nil {
 		if strings.Contains(err.Error(), "cost limit") {
@@ -171,7 +254,11 @@ func eval(ctx context.Context, p cel.Program, act map[string]any) (ref.Val, erro
 // the cost limit) is returned; admission treats it as a match for deny and
 // audit, failing closed.
 func (c *Compiled) Matches(ctx context.Context, in *Input) (bool, error) {
-	v, err := eval(ctx, c.condition, in.activation())
+	return c.matches(ctx, newActivation(in.vars(), in.Params))
+}
+
+func (c *Compiled) matches(ctx context.Context, act *activation) (bool, error) {
+	v, err := eval(ctx, c.condition, act)
 	if err != nil {
 		return false, err
 	}
@@ -192,8 +279,11 @@ type Change struct {
 // Changes evaluates the fields an append or modify policy sets on obj:
 // append only those absent, modify those that differ.
 func (c *Compiled) Changes(ctx context.Context, in *Input) ([]Change, error) {
+	return c.changes(ctx, newActivation(in.vars(), in.Params), in.Object)
+}
+
+func (c *Compiled) changes(ctx context.Context, act *activation, obj map[string]any) ([]Change, error) {
 	var out []Change
-	act := in.activation()
 	for i, f := range c.fields {
 		v, err := eval(ctx, f.value, act)
 		if err != nil {
@@ -204,7 +294,7 @@ func (c *Compiled) Changes(ctx context.Context, in *Input) ([]Change, error) {
 			return nil, fmt.Errorf("fields[%d]: %w", i, err)
 		}
 		nv := nativeValue(pv)
-		cur, present := lookup(in.Object, f.path)
+		cur, present := lookup(obj, f.path)
 		if c.Def.Effect == Append && present {
 			continue
 		}

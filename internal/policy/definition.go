@@ -43,6 +43,11 @@ type Definition struct {
 	// Kinds are the resource kinds it applies to ("zone", "project", …;
 	// "*" for every kind).
 	Kinds []string `json:"kinds" yaml:"kinds"`
+	// Operations are the operations it judges: create, update, delete.
+	// Without a list, creates and updates — a guardrail does not stand in
+	// the way of removing what breaks it unless it says so. A compliance
+	// scan judges existing resources by every policy for create or update.
+	Operations []string `json:"operations,omitempty" yaml:"operations"`
 	// Condition is a CEL expression of type bool over object, oldObject
 	// (null on create), principal, scope, operation ("create" or "update")
 	// and params. True means the effect applies.
@@ -82,6 +87,11 @@ var (
 	paramRe = regexp.MustCompile(`^[a-z_][a-zA-Z0-9_]{0,62}$`)
 )
 
+// platformFields are what identifies a resource and its lifecycle: the
+// platform keeps them, no policy sets them (a state change has rules of its
+// own that an amendment would skip).
+var platformFields = []string{"id", "name", "state", "created_at", "created_by", "updated_at", "updated_by", "deleted_at"}
+
 // Validate checks a definition's shape; Compile checks its expressions.
 func (d *Definition) Validate() error {
 	if !idRe.MatchString(d.ID) {
@@ -96,6 +106,11 @@ func (d *Definition) Validate() error {
 	for _, k := range d.Kinds {
 		if !kindRe.MatchString(k) {
 			return enclave.FieldError("kinds", "%q is not a resource kind", k)
+		}
+	}
+	for _, op := range d.Operations {
+		if !slices.Contains([]string{"create", "update", "delete"}, op) {
+			return enclave.FieldError("operations", "%q is not an operation (create, update, delete)", op)
 		}
 	}
 	if !d.Effect.valid() {
@@ -121,8 +136,8 @@ func (d *Definition) Validate() error {
 		if !pathRe.MatchString(f.Path) || len(f.Path) > 256 {
 			return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "%q is not a field path (name.name…)", f.Path)
 		}
-		if f.Path == "id" || f.Path == "name" {
-			return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "a policy cannot change a resource's %s", f.Path)
+		if slices.Contains(platformFields, strings.SplitN(f.Path, ".", 2)[0]) {
+			return enclave.FieldError(fmt.Sprintf("fields[%d].path", i), "a policy cannot change a resource's %s: the platform keeps it", f.Path)
 		}
 	}
 	names := make([]string, 0, len(d.Parameters))
@@ -150,6 +165,19 @@ func (d *Definition) Validate() error {
 // AppliesTo says whether the definition covers a resource kind.
 func (d *Definition) AppliesTo(kind string) bool {
 	return slices.Contains(d.Kinds, "*") || slices.Contains(d.Kinds, kind)
+}
+
+// Judges says whether the definition judges an operation ("scan" is a
+// compliance scan of an existing resource).
+func (d *Definition) Judges(op string) bool {
+	ops := d.Operations
+	if len(ops) == 0 {
+		ops = []string{"create", "update"}
+	}
+	if op == "scan" {
+		return slices.Contains(ops, "create") || slices.Contains(ops, "update")
+	}
+	return slices.Contains(ops, op)
 }
 
 // Params resolves an assignment's parameter values against the

@@ -119,7 +119,7 @@ func TestEvaluationCostIsBounded(t *testing.T) {
 		t.Fatalf("an expensive condition: %v", err)
 	}
 	// Admission fails closed: a deny that cannot be evaluated denies.
-	res, err := policy.Admit(context.Background(), policy.Input{Kind: "x", Object: map[string]any{}},
+	res, err := policy.Admit(context.Background(), policy.Input{Kind: "x", Operation: "create", Object: map[string]any{}},
 		[]policy.Applied{{Policy: c, Mode: policy.Enforce}})
 	if err != nil || res.Denied == nil || res.Denied.Error == "" {
 		t.Fatalf("admission of an unevaluable deny: %+v %v", res, err)
@@ -187,7 +187,7 @@ func TestAdmissionOrder(t *testing.T) {
 	// Append leaves fields that are there.
 	app := mustCompile(t, &policy.Definition{ID: "owner", Kinds: []string{"*"}, Effect: policy.Append, Condition: "true",
 		Fields: []policy.Field{{Path: "tags.owner", Value: "'team'"}}})
-	res, _ = policy.Admit(ctx, policy.Input{Kind: "zone", Object: map[string]any{"tags": map[string]any{"owner": "me"}}},
+	res, _ = policy.Admit(ctx, policy.Input{Kind: "zone", Operation: "update", Object: map[string]any{"tags": map[string]any{"owner": "me"}}},
 		[]policy.Applied{{Policy: app, Mode: policy.Enforce}})
 	if len(res.Outcomes) != 0 || res.Object["tags"].(map[string]any)["owner"] != "me" {
 		t.Fatalf("append over a value: %+v", res)
@@ -226,5 +226,31 @@ cases:
 	os.WriteFile(filepath.Join(dir, "q.yaml"), []byte("id: x\nkinds: [a]\ncondition: 'true'\neffect: deny\nunknown: 1\n"), 0o600)
 	if _, _, err := policy.LoadDir(dir); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+// TestIntoReplacesMapsAndKeepsHiddenFields: a policy's changes are written
+// back into the service's struct: a map it set is the map it set (not
+// merged with the old one), and fields the JSON form hides stay.
+func TestIntoReplacesMapsAndKeepsHiddenFields(t *testing.T) {
+	type res struct {
+		Name   string            `json:"name"`
+		Tags   map[string]string `json:"tags"`
+		Secret string            `json:"-"`
+	}
+	r := &res{Name: "onc", Tags: map[string]string{"a": "1", "b": "2"}, Secret: "s3cret"}
+	m, err := policy.Resource(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["Secret"]; ok {
+		t.Fatal("a hidden field reached the policy input")
+	}
+	m["tags"] = map[string]any{"a": "9"}
+	if err := policy.Into(m, r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Tags) != 1 || r.Tags["a"] != "9" || r.Secret != "s3cret" || r.Name != "onc" {
+		t.Fatalf("written back: %+v", r)
 	}
 }

@@ -51,6 +51,7 @@ type Case struct {
 	Scope        string         `yaml:"scope"`
 	Object       map[string]any `yaml:"object"`
 	OldObject    map[string]any `yaml:"oldObject"`
+	Parent       map[string]any `yaml:"parent"`
 	Expect       string         `yaml:"expect"`
 	ExpectObject map[string]any `yaml:"expectObject"`
 }
@@ -192,7 +193,7 @@ func runCase(ctx context.Context, c *Compiled, tc Case) (got, problem string) {
 		kind = c.Def.Kinds[0]
 	}
 	in := Input{Kind: kind, Operation: op, Object: tc.Object, OldObject: tc.OldObject, Principal: tc.Principal,
-		Scope: tc.Scope}
+		Scope: tc.Scope, Parent: tc.Parent}
 	obj, err := Resource(in.Object)
 	if err != nil {
 		return "error", err.Error()

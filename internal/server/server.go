@@ -32,6 +32,7 @@ import (
 	"github.com/enclave-ml/enclave/internal/localca"
 	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/outbox"
+	"github.com/enclave-ml/enclave/internal/policy"
 	_ "github.com/enclave-ml/enclave/internal/postgres" // registers postgres://
 	"github.com/enclave-ml/enclave/internal/siem"
 	_ "github.com/enclave-ml/enclave/internal/siem/file"    // registers file sinks
@@ -90,6 +91,8 @@ type Services struct {
 	Buckets *buckets.Set
 	Objects *objects.Service
 	Catalog *catalog.Service
+	// Policy holds the guardrails every change passes through.
+	Policy *policy.Service
 }
 
 // NewServices wires the services over db.
@@ -117,6 +120,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 	svc.Handlers[access.ExpireElevationTask] = svc.Access.ExpireElevation
 	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
 	newDataServices(svc, db, clock, cfg)
+	newPolicyService(svc, db, clock)
 	return svc
 }
 
@@ -125,7 +129,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 func (s *Services) API(db *sqlstore.DB) *api.Server {
 	return &api.Server{Zones: s.Zones, Identity: s.Identity, Queue: s.Queue, Access: s.Access, Authorizer: s.Access,
 		Audit: s.AuditReader, Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Clock: s.Zones.Clock,
-		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects}
+		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects, Policy: s.Policy}
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -311,7 +315,7 @@ func (m *Main) startBackground(ctx context.Context, cfg config.Config) {
 		Receivers: m.Services.Receivers, Lease: cfg.Worker.Lease, Logger: m.Logger}
 	m.Services.Sinks.Logger = m.Logger
 	sealer := &audit.Sealer{Store: m.Services.AuditChain.Store, Logger: m.Logger}
-	for _, run := range []func(context.Context){w.Run, d.Run, sealer.Run, m.checkpointLoop, m.Services.Sinks.Run, m.sweepLoop} {
+	for _, run := range []func(context.Context){w.Run, d.Run, sealer.Run, m.checkpointLoop, m.Services.Sinks.Run, m.sweepLoop, m.scanLoop} {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

@@ -19,14 +19,17 @@ import (
 // (audit/sinks/read or audit/sinks/write at the platform); every change is
 // written with its audit record in one transaction.
 type Service struct {
-	Store  Store
-	Events EventSource
-	Leases Leases
-	Tx     enclave.Transactor
-	Audit  *audit.Recorder
-	Clock  enclave.Clock
-	Env    Env
-	Logger *slog.Logger
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Events    EventSource
+	Leases    Leases
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Clock     enclave.Clock
+	Env       Env
+	Logger    *slog.Logger
 
 	// Owner names this process as a lease holder; Run sets a unique one
 	// when it is empty.
@@ -143,6 +146,9 @@ func (s *Service) Create(ctx context.Context, in SinkCreate) (*Sink, error) {
 				return err
 			}
 			cursor = head
+		}
+		if err := s.admit(ctx, enclave.OpCreate, sk, nil); err != nil {
+			return err
 		}
 		if err := s.Store.CreateSink(ctx, sk, cursor); err != nil {
 			return err
@@ -315,6 +321,9 @@ func (s *Service) Update(ctx context.Context, name string, in SinkUpdate) (*Sink
 			// so that delivery loops reopen their connection.
 			next.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond)
 		}
+		if err := s.admit(ctx, enclave.OpUpdate, &next, cur); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateSink(ctx, &next); err != nil {
 			return err
 		}
@@ -345,6 +354,9 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		id = sk.ID
 		st, err := s.Store.GetState(ctx, sk.ID)
 		if err != nil {
+			return err
+		}
+		if err := s.admit(ctx, enclave.OpDelete, sk, sk); err != nil {
 			return err
 		}
 		if err := s.Store.DeleteSink(ctx, sk.ID); err != nil {

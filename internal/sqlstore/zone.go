@@ -32,13 +32,13 @@ func parseTags(s string) (enclave.Tags, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
-const zoneCols = `id, name, display_name, region, tags, state, created_at, updated_at`
+const zoneCols = `id, name, display_name, region, tags, max_classification, state, created_at, updated_at`
 
 func scanZone(r scanner) (*zone.Zone, error) {
 	var z zone.Zone
 	var tags string
 	var created, updated int64
-	if err := r.Scan(&z.ID, &z.Name, &z.DisplayName, &z.Region, &tags, &z.State, &created, &updated); err != nil {
+	if err := r.Scan(&z.ID, &z.Name, &z.DisplayName, &z.Region, &tags, &z.MaxClassification, &z.State, &created, &updated); err != nil {
 		return nil, err
 	}
 	var err error
@@ -51,8 +51,8 @@ func scanZone(r scanner) (*zone.Zone, error) {
 
 // CreateZone implements zone.Store.
 func (s *ZoneStore) CreateZone(ctx context.Context, z *zone.Zone) error {
-	_, err := s.DB.exec(ctx, `INSERT INTO zones (`+zoneCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		z.ID, z.Name, z.DisplayName, z.Region, tagsJSON(z.Tags), z.State, micros(z.CreatedAt), micros(z.UpdatedAt))
+	_, err := s.DB.exec(ctx, `INSERT INTO zones (`+zoneCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		z.ID, z.Name, z.DisplayName, z.Region, tagsJSON(z.Tags), z.MaxClassification, z.State, micros(z.CreatedAt), micros(z.UpdatedAt))
 	if s.DB.Dialect.IsUniqueViolation(err) {
 		return &enclave.Error{Code: enclave.CodeConflict, Field: "name", Message: "zone " + z.Name + " already exists", Err: err}
 	}
@@ -81,8 +81,8 @@ func (s *ZoneStore) ListZones(ctx context.Context, f zone.ZoneFilter, after stri
 
 // UpdateZone implements zone.Store.
 func (s *ZoneStore) UpdateZone(ctx context.Context, z *zone.Zone) error {
-	res, err := s.DB.exec(ctx, `UPDATE zones SET display_name = ?, tags = ?, state = ?, updated_at = ? WHERE id = ?`,
-		z.DisplayName, tagsJSON(z.Tags), z.State, micros(z.UpdatedAt), z.ID)
+	res, err := s.DB.exec(ctx, `UPDATE zones SET display_name = ?, tags = ?, max_classification = ?, state = ?, updated_at = ? WHERE id = ?`,
+		z.DisplayName, tagsJSON(z.Tags), z.MaxClassification, z.State, micros(z.UpdatedAt), z.ID)
 	return one(res, err, s.DB, "zone "+z.Name)
 }
 

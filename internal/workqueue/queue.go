@@ -13,12 +13,18 @@ import (
 // DefaultMaxAttempts is how often a task runs before it is dead.
 const DefaultMaxAttempts = 8
 
+// ResourceKind is the kind policies select tasks by.
+const ResourceKind = "task"
+
 // Queue enqueues tasks and lets operators see and retry them.
 type Queue struct {
-	Store Store
-	Tx    enclave.Transactor
-	Audit *audit.Recorder
-	Clock enclave.Clock
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Clock     enclave.Clock
 }
 
 // EnqueueOptions tune one task.
@@ -92,7 +98,13 @@ func (q *Queue) Retry(ctx context.Context, id string) (*Task, error) {
 		if t.State != Dead {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "task %s is %s; only dead tasks can be retried", t.ID, t.State)
 		}
-		if err := q.Store.RequeueTask(ctx, t.ID, q.Clock.Now()); err != nil {
+		now, old := q.Clock.Now(), *t
+		t.State, t.Attempts, t.RunAt, t.UpdatedAt = Pending, 0, now, now
+		if err := enclave.Admit(ctx, q.Admission, enclave.Change{Kind: ResourceKind, Operation: enclave.OpUpdate,
+			Scope: t.Scope, Object: t, Old: &old}); err != nil {
+			return err
+		}
+		if err := q.Store.RequeueTask(ctx, t.ID, now); err != nil {
 			return err
 		}
 		if err := q.Audit.Record(ctx, audit.Event{Action: "task.retry", TargetType: "task", TargetID: t.ID,

@@ -3,6 +3,7 @@ package zone
 import (
 	"time"
 
+	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/enclave"
 )
 
@@ -62,6 +63,30 @@ func (u *EnvironmentUpdate) Validate() error {
 	return nil
 }
 
+// validate checks an environment as it will be stored, after policies may
+// have changed it; p is its project, nil for a zone's shared environment.
+func (e *Environment) validate(p *Project) error {
+	if err := e.CertifiedClassification.Validate("certified_classification"); err != nil {
+		return err
+	}
+	if err := e.State.Validate("state"); err != nil {
+		return err
+	}
+	return certifiable(p, e.CertifiedClassification)
+}
+
+// certifiable checks that an environment of project p (nil for a zone's
+// shared environment) may be certified for c: never above what the project
+// may hold.
+func certifiable(p *Project, c enclave.Classification) error {
+	if p != nil && !c.AtMost(p.MaxClassification) {
+		return &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "certified_classification",
+			Message: "project " + p.Name + " may hold at most " + string(p.MaxClassification) +
+				" data; its environments cannot be certified for " + string(c)}
+	}
+	return nil
+}
+
 // defaultCertification is what a new environment is certified for: shared
 // environments and dev hold at most confidential data until someone
 // certifies them higher; prod holds what its project may hold.
@@ -83,4 +108,13 @@ func validEnvironmentName(name string, allowed []EnvironmentName) bool {
 		}
 	}
 	return false
+}
+
+// EnvironmentScope is an environment's scope: under its project's, or
+// under its zone's for the zone's shared environments.
+func EnvironmentScope(e *Environment) string {
+	if e.Project != "" {
+		return string(access.ProjectScope(e.Zone, e.Project)) + "/environments/" + string(e.Name)
+	}
+	return string(access.ZoneScope(e.Zone)) + "/environments/" + string(e.Name)
 }

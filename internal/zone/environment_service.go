@@ -3,7 +3,6 @@ package zone
 import (
 	"context"
 
-	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
 )
@@ -50,7 +49,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, zoneName, project, name
 	}
 	var e *Environment
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		_, p, err := s.owner(ctx, zoneName, project)
+		z, p, err := s.owner(ctx, zoneName, project)
 		if err != nil {
 			return err
 		}
@@ -60,12 +59,11 @@ func (s *Service) UpdateEnvironment(ctx context.Context, zoneName, project, name
 		if e.State == Retired {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "environment %s is retired and cannot change", e.Name)
 		}
+		old := *e
 		changed := map[string]any{}
 		if c := in.CertifiedClassification; c != nil && *c != e.CertifiedClassification {
-			if p != nil && !c.AtMost(p.MaxClassification) {
-				return &enclave.Error{Code: enclave.CodeFailedPrecondition, Field: "certified_classification",
-					Message: "project " + p.Name + " may hold at most " + string(p.MaxClassification) +
-						" data; its environments cannot be certified for " + string(*c)}
+			if err := certifiable(p, *c); err != nil {
+				return err
 			}
 			changed["certified_classification"] = map[string]any{"from": e.CertifiedClassification, "to": *c}
 			e.CertifiedClassification = *c
@@ -78,15 +76,20 @@ func (s *Service) UpdateEnvironment(ctx context.Context, zoneName, project, name
 			e.State = *in.State
 		}
 		e.UpdatedAt = s.Clock.Now()
+		var parent any = z
+		if p != nil {
+			parent = p
+		}
+		if err := enclave.Admit(ctx, s.Admission, enclave.Change{Kind: KindEnvironment, Operation: enclave.OpUpdate,
+			Scope: EnvironmentScope(e), Object: e, Old: &old, Parent: parent,
+			Validate: func() error { return e.validate(p) }}); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateEnvironment(ctx, e); err != nil {
 			return err
 		}
-		scope := access.ZoneScope(zoneName)
-		if p != nil {
-			scope = access.ProjectScope(zoneName, p.Name)
-		}
 		return s.Audit.Record(ctx, audit.Event{Action: "environment.update", TargetType: "environment", TargetID: e.ID,
-			Scope: string(scope) + "/environments/" + string(e.Name), Details: changed})
+			Scope: EnvironmentScope(e), Details: changed})
 	})
 	if err != nil {
 		return nil, err

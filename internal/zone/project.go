@@ -100,6 +100,27 @@ func (u *ProjectUpdate) Validate() error {
 	return nil
 }
 
+// validate checks a project as it will be stored, after policies may have
+// changed it.
+func (p *Project) validate() error {
+	if err := enclave.ValidateText("description", p.Description, 2000); err != nil {
+		return err
+	}
+	if err := validateOwner(p.Owner); err != nil {
+		return err
+	}
+	if err := validateCostCenter(p.CostCenter); err != nil {
+		return err
+	}
+	if err := p.MaxClassification.Validate("max_classification"); err != nil {
+		return err
+	}
+	if err := p.State.Validate("state"); err != nil {
+		return err
+	}
+	return p.Tags.Validate("tags")
+}
+
 func validateOwner(owner string) error {
 	if owner == "" {
 		return enclave.FieldError("owner", "owner is required: the person accountable for the project")

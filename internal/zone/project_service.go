@@ -26,6 +26,9 @@ func (s *Service) CreateProject(ctx context.Context, zoneName string, in Project
 		p = &Project{ID: newID(), Zone: z.Name, ZoneID: z.ID, Name: in.Name, Description: in.Description,
 			Owner: in.Owner, CostCenter: in.CostCenter, Tags: orEmpty(in.Tags),
 			MaxClassification: in.MaxClassification, State: Active, CreatedAt: now, UpdatedAt: now}
+		if err := s.admitProject(ctx, enclave.OpCreate, z, p, nil); err != nil {
+			return err
+		}
 		if err := s.Store.CreateProject(ctx, p); err != nil {
 			return err
 		}
@@ -98,6 +101,11 @@ func (s *Service) UpdateProject(ctx context.Context, zoneName, name string, in P
 		if p.State == Retired {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "project %s is retired and cannot change", p.Name)
 		}
+		z, err := s.Store.GetZone(ctx, p.Zone)
+		if err != nil {
+			return err
+		}
+		old := *p
 		changed := map[string]any{}
 		set := func(field string, dst *string, v *string) {
 			if v != nil && *v != *dst {
@@ -112,16 +120,8 @@ func (s *Service) UpdateProject(ctx context.Context, zoneName, name string, in P
 			p.Tags = orEmpty(*in.Tags)
 			changed["tags"] = p.Tags
 		}
-		if in.MaxClassification != nil && *in.MaxClassification != p.MaxClassification {
-			changed["max_classification"] = map[string]any{"from": p.MaxClassification, "to": *in.MaxClassification}
+		if in.MaxClassification != nil {
 			p.MaxClassification = *in.MaxClassification
-			lowered, err := s.capEnvironments(ctx, p)
-			if err != nil {
-				return err
-			}
-			if len(lowered) > 0 {
-				changed["environments_lowered"] = lowered
-			}
 		}
 		if in.State != nil && *in.State != p.State {
 			if err := checkTransition(p.State, *in.State); err != nil {
@@ -136,6 +136,21 @@ func (s *Service) UpdateProject(ctx context.Context, zoneName, name string, in P
 			p.State = *in.State
 		}
 		p.UpdatedAt = s.Clock.Now()
+		if err := s.admitProject(ctx, enclave.OpUpdate, z, p, &old); err != nil {
+			return err
+		}
+		// The environments follow the maximum classification as admitted:
+		// a policy may have changed it too.
+		if p.MaxClassification != old.MaxClassification {
+			changed["max_classification"] = map[string]any{"from": old.MaxClassification, "to": p.MaxClassification}
+			lowered, err := s.capEnvironments(ctx, p)
+			if err != nil {
+				return err
+			}
+			if len(lowered) > 0 {
+				changed["environments_lowered"] = lowered
+			}
+		}
 		if err := s.Store.UpdateProject(ctx, p); err != nil {
 			return err
 		}
@@ -183,6 +198,13 @@ func (s *Service) DeleteProject(ctx context.Context, zoneName, name string) erro
 				return enclave.Errorf(enclave.CodeFailedPrecondition,
 					"project %s still holds %d %s; delete them first", p.Name, n, c.Kind)
 			}
+		}
+		z, err := s.Store.GetZone(ctx, p.Zone)
+		if err != nil {
+			return err
+		}
+		if err := s.admitProject(ctx, enclave.OpDelete, z, p, p); err != nil {
+			return err
 		}
 		if err := s.scopeDeleted(ctx, access.ProjectScope(p.Zone, p.Name)); err != nil {
 			return err

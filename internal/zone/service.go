@@ -14,10 +14,13 @@ import (
 // the classification ordering, and writes each change with its audit record
 // in one transaction.
 type Service struct {
-	Store Store
-	Tx    enclave.Transactor
-	Audit *audit.Recorder
-	Clock enclave.Clock
+	// Admission runs every create, update and delete through the assigned
+	// policies, in the transaction that stores it (policy.Service).
+	Admission enclave.Admitter
+	Store     Store
+	Tx        enclave.Transactor
+	Audit     *audit.Recorder
+	Clock     enclave.Clock
 	// ProjectChildren are consulted before a project is deleted.
 	ProjectChildren []ChildCounter
 	// OnScopeDelete run in the transaction that deletes a zone or a
@@ -44,11 +47,14 @@ func (s *Service) CreateZone(ctx context.Context, in ZoneCreate) (*Zone, error) 
 	}
 	now := s.Clock.Now()
 	z := &Zone{ID: newID(), Name: in.Name, DisplayName: in.DisplayName, Region: in.Region,
-		Tags: orEmpty(in.Tags), State: Active, CreatedAt: now, UpdatedAt: now}
+		Tags: orEmpty(in.Tags), MaxClassification: in.MaxClassification, State: Active, CreatedAt: now, UpdatedAt: now}
 	if z.DisplayName == "" {
 		z.DisplayName = z.Name
 	}
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.admitZone(ctx, enclave.OpCreate, z, nil); err != nil {
+			return err
+		}
 		if err := s.Store.CreateZone(ctx, z); err != nil {
 			return err
 		}
@@ -61,7 +67,8 @@ func (s *Service) CreateZone(ctx context.Context, in ZoneCreate) (*Zone, error) 
 			}
 		}
 		return s.Audit.Record(ctx, audit.Event{Action: "zone.create", TargetType: "zone", TargetID: z.ID,
-			Scope: string(access.ZoneScope(z.Name)), Details: map[string]any{"name": z.Name, "region": z.Region}})
+			Scope:   string(access.ZoneScope(z.Name)),
+			Details: map[string]any{"name": z.Name, "region": z.Region, "max_classification": z.MaxClassification}})
 	})
 	if err != nil {
 		return nil, err
@@ -112,6 +119,7 @@ func (s *Service) UpdateZone(ctx context.Context, name string, in ZoneUpdate) (*
 		if z.State == Retired {
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "zone %s is retired and cannot change", z.Name)
 		}
+		old := *z
 		changed := map[string]any{}
 		if in.DisplayName != nil {
 			z.DisplayName = *in.DisplayName
@@ -120,6 +128,10 @@ func (s *Service) UpdateZone(ctx context.Context, name string, in ZoneUpdate) (*
 		if in.Tags != nil {
 			z.Tags = orEmpty(*in.Tags)
 			changed["tags"] = z.Tags
+		}
+		if in.MaxClassification != nil && *in.MaxClassification != z.MaxClassification {
+			changed["max_classification"] = map[string]any{"from": z.MaxClassification, "to": *in.MaxClassification}
+			z.MaxClassification = *in.MaxClassification
 		}
 		if in.State != nil && *in.State != z.State {
 			if err := checkTransition(z.State, *in.State); err != nil {
@@ -137,6 +149,9 @@ func (s *Service) UpdateZone(ctx context.Context, name string, in ZoneUpdate) (*
 			z.State = *in.State
 		}
 		z.UpdatedAt = s.Clock.Now()
+		if err := s.admitZone(ctx, enclave.OpUpdate, z, &old); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateZone(ctx, z); err != nil {
 			return err
 		}
@@ -192,6 +207,9 @@ func (s *Service) DeleteZone(ctx context.Context, name string) error {
 		if n > 0 {
 			return enclave.Errorf(enclave.CodeFailedPrecondition,
 				"zone %s still holds %d project(s); delete them first", z.Name, n)
+		}
+		if err := s.admitZone(ctx, enclave.OpDelete, z, z); err != nil {
+			return err
 		}
 		if err := s.scopeDeleted(ctx, access.ZoneScope(z.Name)); err != nil {
 			return err

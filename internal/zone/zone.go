@@ -47,20 +47,25 @@ type Zone struct {
 	DisplayName string       `json:"display_name"`
 	Region      string       `json:"region"`
 	Tags        enclave.Tags `json:"tags"`
-	State       State        `json:"state"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	// MaxClassification is the highest classification of data the zone
+	// may hold; policies keep its projects within it.
+	MaxClassification enclave.Classification `json:"max_classification"`
+	State             State                  `json:"state"`
+	CreatedAt         time.Time              `json:"created_at"`
+	UpdatedAt         time.Time              `json:"updated_at"`
 }
 
 // ZoneCreate is the input that creates a zone.
 type ZoneCreate struct {
-	Name        string       `json:"name"`
-	DisplayName string       `json:"display_name,omitempty"`
-	Region      string       `json:"region"`
-	Tags        enclave.Tags `json:"tags,omitempty"`
+	Name              string                 `json:"name"`
+	DisplayName       string                 `json:"display_name,omitempty"`
+	Region            string                 `json:"region"`
+	Tags              enclave.Tags           `json:"tags,omitempty"`
+	MaxClassification enclave.Classification `json:"max_classification,omitempty"`
 }
 
-// Validate checks a zone creation request.
+// Validate checks a zone creation request. The maximum classification
+// defaults to restricted: a zone may hold any data unless limited.
 func (c *ZoneCreate) Validate() error {
 	if err := enclave.ValidateName("name", c.Name); err != nil {
 		return err
@@ -71,15 +76,22 @@ func (c *ZoneCreate) Validate() error {
 	if err := validateRegion(c.Region); err != nil {
 		return err
 	}
+	if c.MaxClassification == "" {
+		c.MaxClassification = enclave.Restricted
+	}
+	if err := c.MaxClassification.Validate("max_classification"); err != nil {
+		return err
+	}
 	return c.Tags.Validate("tags")
 }
 
 // ZoneUpdate changes some fields of a zone; nil fields stay as they are.
 // The name and the region are immutable: data residency does not move.
 type ZoneUpdate struct {
-	DisplayName *string       `json:"display_name,omitempty"`
-	Tags        *enclave.Tags `json:"tags,omitempty"`
-	State       *State        `json:"state,omitempty"`
+	DisplayName       *string                 `json:"display_name,omitempty"`
+	Tags              *enclave.Tags           `json:"tags,omitempty"`
+	MaxClassification *enclave.Classification `json:"max_classification,omitempty"`
+	State             *State                  `json:"state,omitempty"`
 }
 
 // Validate checks a zone update.
@@ -94,10 +106,33 @@ func (u *ZoneUpdate) Validate() error {
 			return err
 		}
 	}
+	if u.MaxClassification != nil {
+		if err := u.MaxClassification.Validate("max_classification"); err != nil {
+			return err
+		}
+	}
 	if u.State != nil {
 		return u.State.Validate("state")
 	}
 	return nil
+}
+
+// validate checks a zone as it will be stored, after policies may have
+// changed it.
+func (z *Zone) validate() error {
+	if err := enclave.ValidateText("display_name", z.DisplayName, 200); err != nil {
+		return err
+	}
+	if err := validateRegion(z.Region); err != nil {
+		return err
+	}
+	if err := z.MaxClassification.Validate("max_classification"); err != nil {
+		return err
+	}
+	if err := z.State.Validate("state"); err != nil {
+		return err
+	}
+	return z.Tags.Validate("tags")
 }
 
 // validateRegion checks a region / data-residency label such as "eu-west" or
