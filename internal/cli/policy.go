@@ -11,12 +11,38 @@ import (
 // NewPolicyCommand returns `enclave policy`: guardrails as code.
 func NewPolicyCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "policy",
-		Short: "Guardrails as code: test policy definitions against example resources",
-		Args:  noArgs,
-		RunE:  showHelp,
+		Use:     "policy",
+		Aliases: []string{"policies"},
+		Short:   "Guardrails as code: definitions, assignments, exemptions and compliance",
+		Long: "Guardrails as code. A definition (YAML) says which resources it covers, a CEL condition and an\n" +
+			"effect: deny, audit, append, modify. An assignment applies a definition at the platform, a zone or a\n" +
+			"project, enforced or dry-run; an exemption, approved by a second Platform Admin, lets a scope or one\n" +
+			"resource off an assignment until it expires. A compliance scan measures the existing resources.",
+		Example: "  enclave policy test ./policies\n" +
+			"  enclave policy apply -f ./policies/require-description.yaml\n" +
+			"  enclave policy assign require-cost-center-tag --name cost-centers --scope /zones/eu --mode dry-run\n" +
+			"  enclave policy assignment set cost-centers --mode enforce\n" +
+			"  enclave policy scan --wait\n" +
+			"  enclave policy compliance --scope /zones/eu",
+		Args: noArgs,
+		RunE: showHelp,
 	}
-	cmd.AddCommand(newPolicyTestCommand(app))
+	cmd.AddCommand(
+		newPolicyTestCommand(app),
+		newPolicyListCommand(app),
+		newPolicyShowCommand(app),
+		newPolicyApplyCommand(app),
+		newPolicyDeleteCommand(app),
+		newPolicyAssignCommand(app),
+		newPolicyAssignmentsCommand(app),
+		newPolicyAssignmentCommand(app),
+		newPolicyUnassignCommand(app),
+		newPolicyExemptCommand(app),
+		newPolicyExemptionsCommand(app),
+		newPolicyExemptionCommand(app),
+		newPolicyScanCommand(app),
+		newPolicyComplianceCommand(app),
+	)
 	return cmd
 }
 

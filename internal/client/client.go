@@ -163,6 +163,9 @@ type request struct {
 	body   any
 	// anonymous requests carry no token (sign-in).
 	anonymous bool
+	// status, when set, receives the status of a successful response
+	// (201 Created or 200 OK from a create-or-replace).
+	status *int
 }
 
 // do sends req and decodes a successful JSON response into out, which may
@@ -210,7 +213,11 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	case resp.StatusCode >= 300:
 		return enclave.Errorf(enclave.CodeFailedPrecondition,
 			"%s answered with a redirect to %q: use the final URL as the server", c.baseURL, resp.Header.Get("Location"))
-	case out == nil || resp.StatusCode == http.StatusNoContent:
+	}
+	if req.status != nil {
+		*req.status = resp.StatusCode
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
 		return nil
 	}

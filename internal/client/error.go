@@ -20,11 +20,13 @@ const problemTypePrefix = "urn:enclave:problem:"
 // that is not one (a proxy's HTML page) still yields the status and a code
 // derived from it.
 type APIError struct {
-	Status    int
-	Code      enclave.Code
-	Title     string
-	Detail    string
-	Field     string
+	Status int
+	Code   enclave.Code
+	Title  string
+	Detail string
+	Field  string
+	// Policy names the policy that refused the change (policy_denied).
+	Policy    string
 	RequestID string
 }
 
@@ -44,6 +46,9 @@ func (e *APIError) Error() string {
 	if e.Field != "" {
 		b.WriteString(" (field " + safeText(e.Field) + ")")
 	}
+	if e.Policy != "" && !strings.Contains(e.Detail, e.Policy) {
+		b.WriteString(" (policy " + safeText(e.Policy) + ")")
+	}
 	if e.RequestID != "" {
 		b.WriteString(" [request " + safeText(e.RequestID) + "]")
 	}
@@ -58,7 +63,7 @@ func (e *APIError) As(target any) bool {
 	if !ok {
 		return false
 	}
-	*t = &enclave.Error{Code: e.Code, Message: e.Detail, Field: e.Field}
+	*t = &enclave.Error{Code: e.Code, Message: e.Detail, Field: e.Field, Policy: e.Policy}
 	return true
 }
 
@@ -70,6 +75,7 @@ type problem struct {
 	Detail    string `json:"detail"`
 	Code      string `json:"code"`
 	Field     string `json:"field"`
+	Policy    string `json:"policy"`
 	RequestID string `json:"request_id"`
 }
 
@@ -89,7 +95,7 @@ func decodeProblem(resp *http.Response) *APIError {
 				e.Code = ""
 			}
 		}
-		e.Title, e.Detail, e.Field = p.Title, p.Detail, p.Field
+		e.Title, e.Detail, e.Field, e.Policy = p.Title, p.Detail, p.Field, p.Policy
 		if p.RequestID != "" {
 			e.RequestID = p.RequestID
 		}
