@@ -227,6 +227,8 @@ func TestBuiltinGuardrails(t *testing.T) {
 			`{"name":"mfa","definition":"mfa-required-for-people","scope":"/"}`,
 			`{"name":"classification","definition":"project-classification-within-zone","scope":"/"}`,
 			`{"name":"tokens","definition":"token-max-lifetime","scope":"/","params":{"max_hours":24}}`,
+			`{"name":"restricted-envs","definition":"restricted-data-certified-environments","scope":"/"}`,
+			`{"name":"federated","definition":"service-principals-federated-credentials","scope":"/"}`,
 		} {
 			e.must(e.do("POST", "/api/v1/policy/assignments", a, nil), 201)
 		}
@@ -243,6 +245,13 @@ func TestBuiltinGuardrails(t *testing.T) {
 				body: `{"name":"onc","owner":"o","cost_center":"c","max_classification":"internal"}`, status: 201, events: []string{"project.create"}},
 			{name: "raising it above the zone is refused", method: "PATCH", path: "/api/v1/zones/eu/projects/onc", body: `{"max_classification":"restricted"}`,
 				status: 403, code: "policy_denied", events: []string{"policy.deny:denied"}},
+			{name: "QA is not certified for restricted data", method: "PATCH", path: "/api/v1/zones/eu/environments/qa",
+				body: `{"certified_classification":"restricted"}`, status: 403, code: "policy_denied",
+				contain: []string{"restricted-data-certified-environments"}, events: []string{"policy.deny:denied"}},
+			{name: "a service principal", method: "POST", path: "/api/v1/service-principals", body: `{"name":"ci","service_kind":"cicd"}`,
+				status: 201, events: []string{"service_principal.create"}},
+			{name: "no local secret where federation is required", method: "POST", path: "/api/v1/service-principals/ci/secrets", body: `{"description":"deploy"}`,
+				status: 403, code: "policy_denied", contain: []string{"service-principals-federated-credentials"}, events: []string{"policy.deny:denied"}},
 			{name: "a token beyond the maximum lifetime is refused", method: "POST", path: "/api/v1/auth/tokens",
 				body: `{"name":"ci","expires_in_days":3}`, status: 403, code: "policy_denied", contain: []string{"token-max-lifetime"}, events: []string{"policy.deny:denied"}},
 			{name: "one within it is issued", method: "POST", path: "/api/v1/auth/tokens", body: `{"name":"ci","expires_in_days":1}`,
@@ -265,6 +274,21 @@ func TestBuiltinGuardrails(t *testing.T) {
 		var hdr = e.do("PATCH", "/api/v1/settings", `{"mfa_required_for_people":true}`, nil).header.Get(api.AdmissionHeader)
 		if hdr != "settings" {
 			t.Fatalf("admission header %q", hdr)
+		}
+		// A scan sees every kind these policies judge.
+		if _, err := e.svc.Policy.Scan(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var rep policy.ComplianceReport
+		e.mustJSON(e.do("GET", "/api/v1/policy/compliance", "", nil), 200, &rep)
+		counts := map[string]int{}
+		for _, a := range rep.Assignments {
+			counts[a.Assignment] = a.Resources
+		}
+		// settings once; project onc; eu's staging and qa, onc's dev and prod;
+		// the tokens alive (the admin's sessions, pat's, the PAT).
+		if counts["mfa"] != 1 || counts["classification"] != 1 || counts["restricted-envs"] != 4 || counts["tokens"] < 3 {
+			t.Fatalf("scanned: %v", counts)
 		}
 		var pols struct {
 			Items []policy.StoredDefinition `json:"items"`

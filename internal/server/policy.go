@@ -133,6 +133,39 @@ func policySources(svc *Services, db *sqlstore.DB) []policy.Source {
 		}},
 		{Kind: "user", List: principals(string(enclave.PrincipalUser))},
 		{Kind: "service-principal", List: principals(string(enclave.PrincipalService))},
+		{Kind: "service-principal-secret", List: func(ctx context.Context, yield func(policy.Existing) error) error {
+			return principals(string(enclave.PrincipalService))(ctx, func(sp policy.Existing) error {
+				secrets, err := ids.ListClientSecrets(ctx, sp.ID)
+				if err != nil {
+					return err
+				}
+				for _, cs := range secrets {
+					if cs.RevokedAt != nil {
+						continue // a revoked secret signs nobody in
+					}
+					if err := yield(policy.Existing{ID: cs.ID, Name: cs.ID, Scope: "/", Object: cs, Parent: sp.Object}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}},
+		{Kind: "token", List: func(ctx context.Context, yield func(policy.Existing) error) error {
+			live := identity.TokenFilter{LiveAt: svc.Identity.Clock.Now()} // an expired or revoked token opens nothing
+			for _, kind := range []enclave.PrincipalKind{enclave.PrincipalUser, enclave.PrincipalService} {
+				err := principals(string(kind))(ctx, func(p policy.Existing) error {
+					return pages(ctx, func(before string) ([]*identity.Token, error) {
+						return ids.ListTokens(ctx, p.ID, live, before, scanPage)
+					}, func(t *identity.Token) string { return t.ID }, func(t *identity.Token) error {
+						return yield(policy.Existing{ID: t.ID, Name: t.Name, Scope: "/", Object: t, Parent: p.Object})
+					})
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 		{Kind: "settings", List: func(ctx context.Context, yield func(policy.Existing) error) error {
 			st, err := svc.Identity.GetSettings(ctx)
 			if err != nil {
