@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPolicyTestThroughBinary runs `enclave policy test` as a pipeline
@@ -200,4 +201,32 @@ func TestGuardrailsThroughBinary(t *testing.T) {
 	}
 	admin.ok("policy", "unassign", "cost-centers")
 	admin.ok("project", "update", "pilot", "--zone", "eu", "--description", "pilot")
+}
+
+// TestPeriodicComplianceScan: with policy.scan_interval set, the server
+// scans on its own through the work queue; compliance appears without
+// anyone asking for a scan.
+func TestPeriodicComplianceScan(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "enclave.yaml")
+	os.WriteFile(cfg, []byte("policy:\n  scan_interval: 1s\n"), 0o600)
+	s := startServer(t, "--data-dir", filepath.Join(dir, "data"), "--config", cfg)
+	admin := newCLI(t)
+	admin.login(s)
+	admin.ok("zone", "create", "eu", "--region", "eu")
+	admin.ok("policy", "assign", "require-cost-center-tag", "--name", "cc", "--scope", "/", "--mode", "dry-run")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out := admin.ok("policy", "compliance", "-o", "json")
+		if strings.Contains(out, `"resource_name": "eu"`) || strings.Contains(out, `"resource_name":"eu"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no periodic scan found the untagged zone:\n%s", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if out := admin.ok("task", "list", "--kind", "policy.scan"); !strings.Contains(out, "policy.scan") {
+		t.Fatalf("the scans are not tasks: %s", out)
+	}
 }

@@ -201,14 +201,14 @@ func eachProjectOf(ctx context.Context, zs zone.Store, z *zone.Zone, fn func(*zo
 	}, func(p *zone.Project) string { return p.Name }, fn)
 }
 
-// scanLoop enqueues a compliance scan every interval, the first one
-// shortly after start.
+// scanLoop enqueues a compliance scan every interval, the first one a
+// minute after start (or after one interval, if shorter).
 func (m *Main) scanLoop(ctx context.Context) {
 	interval := m.Config.Policy.ScanInterval
 	if interval <= 0 {
 		return
 	}
-	timer := time.NewTimer(time.Minute)
+	timer := time.NewTimer(min(interval, time.Minute))
 	defer timer.Stop()
 	for {
 		select {
