@@ -110,7 +110,7 @@ func ParseScope(field string, s Scope) (Level, error) {
 	if s == PlatformScope {
 		return LevelPlatform, nil
 	}
-	bad := enclave.FieldError(field, "%s must be /, /zones/Z, /zones/Z/projects/P or …/environments/E, not %q", field, truncate(string(s), 100))
+	bad := enclave.FieldError(field, "%s must be /, /zones/Z, /zones/Z/projects/P or …/environments/E, not %q", field, enclave.Truncate(string(s), 100))
 	if !strings.HasPrefix(string(s), "/") {
 		return "", bad
 	}
@@ -138,11 +138,4 @@ func ParseScope(field string, s Scope) (Level, error) {
 		return LevelProject, nil
 	}
 	return LevelEnvironment, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -349,7 +349,7 @@ func (s *Service) notSelf(ctx context.Context, actor *enclave.Actor, who *Assign
 func (s *Service) roleAt(field, roleID string, scope Scope) (*Role, Level, error) {
 	role, ok := RoleByID(roleID)
 	if !ok {
-		return nil, "", enclave.FieldError(field, "no built-in role %q (see enclave role list)", truncate(roleID, 64))
+		return nil, "", enclave.FieldError(field, "no built-in role %q (see enclave role list)", enclave.Truncate(roleID, 64))
 	}
 	level, err := ParseScope("scope", scope)
 	if err != nil {
@@ -416,7 +416,7 @@ func (s *Service) List(ctx context.Context, f AssignmentFilter, page enclave.Pag
 	}
 	if f.Role != "" {
 		if _, ok := RoleByID(f.Role); !ok {
-			return nil, "", enclave.FieldError("role", "no built-in role %q", truncate(f.Role, 64))
+			return nil, "", enclave.FieldError("role", "no built-in role %q", enclave.Truncate(f.Role, 64))
 		}
 	}
 	if err := s.Authorize(ctx, AssignmentsRead, f.Scope); err != nil {

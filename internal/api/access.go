@@ -28,7 +28,7 @@ func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
 	role, ok := access.RoleByID(r.PathValue("role"))
 	if !ok {
-		return enclave.Errorf(enclave.CodeNotFound, "no built-in role %q", truncate(r.PathValue("role"), 64))
+		return enclave.Errorf(enclave.CodeNotFound, "no built-in role %q", enclave.Truncate(r.PathValue("role"), 64))
 	}
 	return writeJSON(w, http.StatusOK, role)
 }

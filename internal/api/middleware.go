@@ -32,7 +32,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		ri := &routeInfo{pattern: "unmatched"}
 		ctx := enclave.WithRequestMeta(r.Context(), enclave.RequestMeta{
-			SourceAddr: sourceAddr(r), UserAgent: truncate(r.UserAgent(), 256), RequestID: id})
+			SourceAddr: sourceAddr(r), UserAgent: enclave.Truncate(r.UserAgent(), 256), RequestID: id})
 		ctx = context.WithValue(ctx, routeKey{}, ri)
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
@@ -80,13 +80,6 @@ func sourceAddr(r *http.Request) string {
 	return host
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // recorder remembers the status and size of a response and, when keep is
 // set, a copy of its body (for idempotent replay).
 type recorder struct {
@@ -127,7 +120,7 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) notFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, problemFor(enclave.Errorf(enclave.CodeNotFound, "no route for %s", truncate(r.URL.Path, 200)),
+		writeProblem(w, problemFor(enclave.Errorf(enclave.CodeNotFound, "no route for %s", enclave.Truncate(r.URL.Path, 200)),
 			enclave.RequestMetaFrom(r.Context()).RequestID))
 	})
 }

@@ -84,3 +84,12 @@ func RequestMetaFrom(ctx context.Context) RequestMeta {
 	m, _ := ctx.Value(metaKey{}).(RequestMeta)
 	return m
 }
+
+// ActorName is the name of the actor in ctx, or "system" for work the
+// platform does on its own behalf.
+func ActorName(ctx context.Context) string {
+	if a := ActorFrom(ctx); a != nil {
+		return a.Name
+	}
+	return "system"
+}

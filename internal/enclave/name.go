@@ -93,3 +93,11 @@ func (t Tags) Validate(field string) error {
 	}
 	return nil
 }
+
+// Truncate cuts s to at most n bytes, for echoing caller input in messages.
+func Truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

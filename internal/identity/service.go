@@ -188,13 +188,6 @@ func (s *Service) ResetBootstrap(ctx context.Context) (string, error) {
 	return secret, err
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 func actorFor(ctx context.Context, p *Principal, t *Token, method string) *enclave.Actor {
 	m := enclave.RequestMetaFrom(ctx)
 	var scopes []string

@@ -306,7 +306,7 @@ func (s *Service) ListClientSecrets(ctx context.Context, sp string) ([]*ClientSe
 // leaked secret must not outlive the secret.
 func (s *Service) RevokeClientSecret(ctx context.Context, sp, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
-		return enclave.Errorf(enclave.CodeNotFound, "client secret %s not found", truncate(id, 64))
+		return enclave.Errorf(enclave.CodeNotFound, "client secret %s not found", enclave.Truncate(id, 64))
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		p, err := s.liveService(ctx, sp)

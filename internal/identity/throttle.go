@@ -141,7 +141,7 @@ func (s *Service) keys(ctx context.Context, a attempt) []throttleKey {
 		ks = append(ks, throttleKey{k, p.AccountBackoffAfter, p.AccountLockoutAfter})
 	}
 	if src := enclave.RequestMetaFrom(ctx).SourceAddr; src != "" {
-		ks = append(ks, throttleKey{"source:" + truncate(src, 64), p.SourceBackoffAfter, p.SourceLockoutAfter})
+		ks = append(ks, throttleKey{"source:" + enclave.Truncate(src, 64), p.SourceBackoffAfter, p.SourceLockoutAfter})
 	}
 	return ks
 }

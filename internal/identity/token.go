@@ -43,7 +43,7 @@ func (c *TokenCreate) Validate() error {
 	}
 	for _, sc := range c.Scopes {
 		if p := access.Permission(sc); !p.Valid() || p == access.Authenticated {
-			return enclave.FieldError("scopes", "scope %q is not a permission pattern such as zones/read or datasets/*", truncate(sc, 100))
+			return enclave.FieldError("scopes", "scope %q is not a permission pattern such as zones/read or datasets/*", enclave.Truncate(sc, 100))
 		}
 	}
 	return nil
@@ -234,7 +234,7 @@ func (s *Service) RevokeUserToken(ctx context.Context, user, id string) error {
 
 func (s *Service) revokeToken(ctx context.Context, p *Principal, id, by string) error {
 	if _, err := uuid.Parse(id); err != nil {
-		return enclave.Errorf(enclave.CodeNotFound, "token %s not found", truncate(id, 64))
+		return enclave.Errorf(enclave.CodeNotFound, "token %s not found", enclave.Truncate(id, 64))
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		t, err := s.Store.GetToken(ctx, id)

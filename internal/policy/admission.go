@@ -32,13 +32,13 @@ var policyKinds = []string{KindDefinition, KindAssignment, KindExemption}
 func (p *policySet) candidates(kind, scope string) []assigned {
 	var out []assigned
 	for _, a := range p.byKind[kind] {
-		if Covers(a.scope, scope) {
+		if covers(a.scope, scope) {
 			out = append(out, a)
 		}
 	}
 	if !slices.Contains(policyKinds, kind) {
 		for _, a := range p.wildcard {
-			if Covers(a.scope, scope) {
+			if covers(a.scope, scope) {
 				out = append(out, a)
 			}
 		}
@@ -50,7 +50,7 @@ func (p *policySet) candidates(kind, scope string) []assigned {
 // that covers a resource, if any.
 func (p *policySet) exemption(assignment, scope, kind, name string, now time.Time) *Exemption {
 	for _, e := range p.exemptions {
-		if e.Assignment != assignment || !e.ExpiresAt.After(now) || !Covers(e.Scope, scope) {
+		if e.Assignment != assignment || !e.ExpiresAt.After(now) || !covers(e.Scope, scope) {
 			continue
 		}
 		if e.ResourceKind == "" || (e.ResourceKind == kind && e.ResourceName == name) {

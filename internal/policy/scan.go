@@ -191,8 +191,8 @@ func (s *Service) Compliance(ctx context.Context, scope string) (*ComplianceRepo
 	if scope == "" {
 		scope = "/"
 	}
-	if !scopeRe.MatchString(scope) {
-		return nil, enclave.FieldError("scope", "scope must be /, /zones/ZONE or /zones/ZONE/projects/PROJECT")
+	if err := policyScope("scope", scope); err != nil {
+		return nil, err
 	}
 	all, err := s.Store.ListCompliance(ctx)
 	if err != nil {
@@ -209,7 +209,7 @@ func (s *Service) Compliance(ctx context.Context, scope string) (*ComplianceRepo
 			at := r.EvaluatedAt
 			rep.EvaluatedAt = &at
 		}
-		if !Covers(scope, r.Scope) {
+		if !covers(scope, r.Scope) {
 			continue
 		}
 		k := resKey{r.ResourceKind, r.ResourceID}
@@ -305,7 +305,7 @@ func childScope(scope, res string) string {
 	switch {
 	case scope == "/" && len(parts) >= 2 && parts[0] == "zones":
 		return "/zones/" + parts[1]
-	case strings.Count(scope, "/") == 2 && len(parts) >= 4 && parts[2] == "projects" && Covers(scope, res):
+	case strings.Count(scope, "/") == 2 && len(parts) >= 4 && parts[2] == "projects" && covers(scope, res):
 		return "/zones/" + parts[1] + "/projects/" + parts[3]
 	}
 	return ""

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/workqueue"
@@ -161,8 +162,7 @@ type Service struct {
 const ScanTask = "policy.scan"
 
 var (
-	nameRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
-	scopeRe = regexp.MustCompile(`^/(zones/[a-z0-9-]+(/projects/[a-z0-9-]+)?)?$`)
+	nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
 )
 
 func (s *Service) loadBuiltins() (map[string]*StoredDefinition, error) {
@@ -180,13 +180,6 @@ func (s *Service) loadBuiltins() (map[string]*StoredDefinition, error) {
 	return s.builtins, s.builtinErr
 }
 
-func actorName(ctx context.Context) string {
-	if a := enclave.ActorFrom(ctx); a != nil {
-		return a.Name
-	}
-	return "system"
-}
-
 func actorID(ctx context.Context) string {
 	if a := enclave.ActorFrom(ctx); a != nil {
 		return a.PrincipalID
@@ -194,10 +187,20 @@ func actorID(ctx context.Context) string {
 	return "system"
 }
 
-// ValidScope checks that scope is the platform, a zone or a project.
+// policyScope checks that scope is the platform, a zone or a project:
+// where assignments, exemptions and compliance reports apply.
+func policyScope(field, scope string) error {
+	lvl, err := access.ParseScope(field, access.Scope(scope))
+	if err == nil && lvl == access.LevelEnvironment {
+		err = enclave.FieldError(field, "%s must be /, /zones/ZONE or /zones/ZONE/projects/PROJECT", field)
+	}
+	return err
+}
+
+// validScope checks a scope's form and that the zone or project it names exists.
 func (s *Service) validScope(ctx context.Context, field, scope string) error {
-	if !scopeRe.MatchString(scope) || len(scope) > 200 {
-		return enclave.FieldError(field, "%s must be /, /zones/ZONE or /zones/ZONE/projects/PROJECT", field)
+	if err := policyScope(field, scope); err != nil {
+		return err
 	}
 	if scope != "/" && s.ScopeExists != nil {
 		return s.ScopeExists(ctx, scope)
@@ -205,13 +208,10 @@ func (s *Service) validScope(ctx context.Context, field, scope string) error {
 	return nil
 }
 
-// Covers reports whether a policy scope covers a resource's scope: it is
+// covers reports whether a policy scope covers a resource's scope: it is
 // the same or an ancestor.
-func Covers(scope, resource string) bool {
-	if scope == "/" || scope == resource {
-		return true
-	}
-	return strings.HasPrefix(resource, scope+"/")
+func covers(scope, resource string) bool {
+	return access.Scope(resource).Within(access.Scope(scope))
 }
 
 // record writes a security-policy change's audit record.
@@ -254,7 +254,7 @@ func (s *Service) GetDefinition(ctx context.Context, id string) (*StoredDefiniti
 		return d, nil
 	}
 	if !idRe.MatchString(id) {
-		return nil, enclave.Errorf(enclave.CodeNotFound, "policy %s not found", truncate(id, 80))
+		return nil, enclave.Errorf(enclave.CodeNotFound, "policy %s not found", enclave.Truncate(id, 80))
 	}
 	return s.Store.GetDefinition(ctx, id)
 }
@@ -287,7 +287,7 @@ func (s *Service) PutDefinition(ctx context.Context, id string, d Definition) (*
 		switch {
 		case enclave.IsCode(err, enclave.CodeNotFound):
 			created = true
-			out = &StoredDefinition{Definition: d, CreatedAt: now, CreatedBy: actorName(ctx), UpdatedAt: now, UpdatedBy: actorName(ctx)}
+			out = &StoredDefinition{Definition: d, CreatedAt: now, CreatedBy: enclave.ActorName(ctx), UpdatedAt: now, UpdatedBy: enclave.ActorName(ctx)}
 			if err := enclave.Admit(ctx, s, enclave.Change{Kind: KindDefinition, Operation: enclave.OpCreate, Scope: "/", Object: out}); err != nil {
 				return err
 			}
@@ -299,7 +299,7 @@ func (s *Service) PutDefinition(ctx context.Context, id string, d Definition) (*
 		case err != nil:
 			return err
 		}
-		out = &StoredDefinition{Definition: d, CreatedAt: old.CreatedAt, CreatedBy: old.CreatedBy, UpdatedAt: now, UpdatedBy: actorName(ctx)}
+		out = &StoredDefinition{Definition: d, CreatedAt: old.CreatedAt, CreatedBy: old.CreatedBy, UpdatedAt: now, UpdatedBy: enclave.ActorName(ctx)}
 		if err := enclave.Admit(ctx, s, enclave.Change{Kind: KindDefinition, Operation: enclave.OpUpdate, Scope: "/", Object: out, Old: old}); err != nil {
 			return err
 		}
@@ -368,7 +368,7 @@ func (s *Service) CreateAssignment(ctx context.Context, in AssignmentCreate) (*A
 	def, err := s.GetDefinition(ctx, in.Definition)
 	if err != nil {
 		if enclave.IsCode(err, enclave.CodeNotFound) {
-			return nil, enclave.FieldError("definition", "no policy %s", truncate(in.Definition, 80))
+			return nil, enclave.FieldError("definition", "no policy %s", enclave.Truncate(in.Definition, 80))
 		}
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func (s *Service) CreateAssignment(ctx context.Context, in AssignmentCreate) (*A
 	now := s.Clock.Now()
 	a := &Assignment{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, Definition: def.ID, Scope: in.Scope,
 		Params: in.Params, Mode: in.Mode, Description: in.Description,
-		CreatedAt: now, CreatedBy: actorName(ctx), UpdatedAt: now, UpdatedBy: actorName(ctx)}
+		CreatedAt: now, CreatedBy: enclave.ActorName(ctx), UpdatedAt: now, UpdatedBy: enclave.ActorName(ctx)}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := enclave.Admit(ctx, s, enclave.Change{Kind: KindAssignment, Operation: enclave.OpCreate, Scope: a.Scope, Object: a}); err != nil {
 			return err
@@ -410,7 +410,7 @@ const (
 // GetAssignment returns an assignment by name.
 func (s *Service) GetAssignment(ctx context.Context, name string) (*Assignment, error) {
 	if !nameRe.MatchString(name) {
-		return nil, enclave.Errorf(enclave.CodeNotFound, "policy assignment %s not found", truncate(name, 80))
+		return nil, enclave.Errorf(enclave.CodeNotFound, "policy assignment %s not found", enclave.Truncate(name, 80))
 	}
 	return s.Store.GetAssignment(ctx, name)
 }
@@ -458,7 +458,7 @@ func (s *Service) UpdateAssignment(ctx context.Context, name string, in Assignme
 			a.Description = *in.Description
 			changed["description"] = a.Description
 		}
-		a.UpdatedAt, a.UpdatedBy = s.Clock.Now(), actorName(ctx)
+		a.UpdatedAt, a.UpdatedBy = s.Clock.Now(), enclave.ActorName(ctx)
 		if err := enclave.Admit(ctx, s, enclave.Change{Kind: KindAssignment, Operation: enclave.OpUpdate, Scope: a.Scope, Object: a, Old: &old}); err != nil {
 			return err
 		}
@@ -503,7 +503,7 @@ func (s *Service) RequestExemption(ctx context.Context, in ExemptionCreate) (*Ex
 	a, err := s.GetAssignment(ctx, in.Assignment)
 	if err != nil {
 		if enclave.IsCode(err, enclave.CodeNotFound) {
-			return nil, enclave.FieldError("assignment", "no policy assignment %s", truncate(in.Assignment, 80))
+			return nil, enclave.FieldError("assignment", "no policy assignment %s", enclave.Truncate(in.Assignment, 80))
 		}
 		return nil, err
 	}
@@ -513,7 +513,7 @@ func (s *Service) RequestExemption(ctx context.Context, in ExemptionCreate) (*Ex
 	if err := s.validScope(ctx, "scope", in.Scope); err != nil {
 		return nil, err
 	}
-	if !Covers(a.Scope, in.Scope) {
+	if !covers(a.Scope, in.Scope) {
 		return nil, enclave.FieldError("scope", "scope %s is outside the assignment's scope %s", in.Scope, a.Scope)
 	}
 	if (in.ResourceKind == "") != (in.ResourceName == "") {
@@ -531,7 +531,7 @@ func (s *Service) RequestExemption(ctx context.Context, in ExemptionCreate) (*Ex
 	}
 	e := &Exemption{ID: uuid.Must(uuid.NewV7()).String(), Assignment: a.Name, Scope: in.Scope, ResourceKind: in.ResourceKind,
 		ResourceName: in.ResourceName, Reason: strings.TrimSpace(in.Reason), ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond),
-		State: ExemptionPending, RequestedBy: actorName(ctx), RequestedByID: actorID(ctx), RequestedAt: now}
+		State: ExemptionPending, RequestedBy: enclave.ActorName(ctx), RequestedByID: actorID(ctx), RequestedAt: now}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := enclave.Admit(ctx, s, enclave.Change{Kind: KindExemption, Operation: enclave.OpCreate, Scope: e.Scope, Object: e}); err != nil {
 			return err
@@ -561,7 +561,7 @@ func exemptionDetails(e *Exemption) map[string]any {
 // GetExemption returns one exemption.
 func (s *Service) GetExemption(ctx context.Context, id string) (*Exemption, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, enclave.Errorf(enclave.CodeNotFound, "policy exemption %s not found", truncate(id, 80))
+		return nil, enclave.Errorf(enclave.CodeNotFound, "policy exemption %s not found", enclave.Truncate(id, 80))
 	}
 	return s.Store.GetExemption(ctx, id)
 }
@@ -594,7 +594,7 @@ func (s *Service) DecideExemption(ctx context.Context, id string, approve bool, 
 			return enclave.Errorf(enclave.CodeFailedPrecondition, "exemption %s expired before it was approved", e.ID)
 		}
 		old := *e
-		e.State, e.DecidedBy, e.DecidedAt, e.Comment = ExemptionRejected, actorName(ctx), &now, comment
+		e.State, e.DecidedBy, e.DecidedAt, e.Comment = ExemptionRejected, enclave.ActorName(ctx), &now, comment
 		action := "policy.exemption.reject"
 		if approve {
 			e.State, action = ExemptionApproved, "policy.exemption.approve"
@@ -633,11 +633,4 @@ func (s *Service) DeleteExemption(ctx context.Context, id string) error {
 		s.invalidate()
 	}
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -113,13 +113,6 @@ func (s *Service) defaults() {
 	})
 }
 
-func actorName(ctx context.Context) string {
-	if a := enclave.ActorFrom(ctx); a != nil {
-		return a.Name
-	}
-	return "system"
-}
-
 // Create defines a sink. Its cursor starts before the oldest event, or at
 // the newest when in.Start is latest (the sink then delivers its own
 // creation record onwards).
@@ -131,7 +124,7 @@ func (s *Service) Create(ctx context.Context, in SinkCreate) (*Sink, error) {
 	now := s.Clock.Now()
 	sk := &Sink{ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, Kind: in.Kind, Enabled: in.Enabled == nil || *in.Enabled,
 		Required: in.Required, BatchSize: in.BatchSize, File: in.File, Syslog: in.Syslog,
-		CreatedAt: now, CreatedBy: actorName(ctx), UpdatedAt: now, UpdatedBy: actorName(ctx)}
+		CreatedAt: now, CreatedBy: enclave.ActorName(ctx), UpdatedAt: now, UpdatedBy: enclave.ActorName(ctx)}
 	if sk.BatchSize == 0 {
 		sk.BatchSize = DefaultBatchSize
 	}
@@ -315,7 +308,7 @@ func (s *Service) Update(ctx context.Context, name string, in SinkUpdate) (*Sink
 			details["protection"] = protection
 		}
 		changed = true
-		next.UpdatedAt, next.UpdatedBy = s.Clock.Now(), actorName(ctx)
+		next.UpdatedAt, next.UpdatedBy = s.Clock.Now(), enclave.ActorName(ctx)
 		if !next.UpdatedAt.After(cur.UpdatedAt) {
 			// The version of a definition is its update time: it must move
 			// so that delivery loops reopen their connection.
