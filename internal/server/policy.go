@@ -72,9 +72,7 @@ func policySources(svc *Services, db *sqlstore.DB) []policy.Source {
 	}
 	eachProject := func(ctx context.Context, fn func(*zone.Zone, *zone.Project) error) error {
 		return eachZone(ctx, func(z *zone.Zone) error {
-			return pages(ctx, func(after string) ([]*zone.Project, error) {
-				return zs.ListProjects(ctx, z.ID, zone.ProjectFilter{}, after, scanPage)
-			}, func(p *zone.Project) string { return p.Name }, func(p *zone.Project) error { return fn(z, p) })
+			return eachProjectOf(ctx, zs, z, func(p *zone.Project) error { return fn(z, p) })
 		})
 	}
 	principals := func(kind string) func(ctx context.Context, yield func(policy.Existing) error) error {
