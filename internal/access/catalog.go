@@ -75,6 +75,7 @@ var Catalog = []Action{
 	{"airlock/exports/read", ControlPlane, "see export requests and their reports"},
 	{"airlock/exports/write", DataPlane, "request exports"},
 	{"airlock/exports/approve", DataPlane, "approve or reject exports"},
+	{"airlock/quarantine/read", ControlPlane, "see requests the malware scan blocked, with their signatures"},
 	{"experiments/read", ControlPlane, "see experiments, runs and metrics"},
 	{"experiments/write", DataPlane, "track experiments and log runs"},
 	{"models/read", ControlPlane, "see registered models"},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
+	"github.com/enclave-ml/enclave/internal/airlock"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/catalog"
 	"github.com/enclave-ml/enclave/internal/enclave"
@@ -39,6 +40,7 @@ type Server struct {
 	Catalog     *catalog.Service
 	Objects     *objects.Service
 	Policy      *policy.Service
+	Airlock     *airlock.Service
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// WriteGate, when set, is asked before every mutating request; an error

@@ -78,6 +78,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.sinkRoutes()...)
 	rs = append(rs, s.datasetRoutes()...)
 	rs = append(rs, s.policyRoutes()...)
+	rs = append(rs, s.airlockRoutes()...)
 	return rs
 }
 

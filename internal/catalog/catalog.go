@@ -25,17 +25,29 @@ type Area string
 
 // The data areas. Raw, curated and workspace are a zone's (its projects'
 // datasets live in them too, under the project); inbox and export are a
-// project's staging areas for the airlock.
+// project's staging areas for the airlock; external is the zone's area for
+// approved exports, downloaded from there through short-lived links; and
+// quarantine holds files the malware scan blocked, for the security team.
 const (
-	Raw       Area = "raw"
-	Curated   Area = "curated"
-	Workspace Area = "workspace"
-	Inbox     Area = "inbox"
-	Export    Area = "export"
+	Raw        Area = "raw"
+	Curated    Area = "curated"
+	Workspace  Area = "workspace"
+	Inbox      Area = "inbox"
+	Export     Area = "export"
+	External   Area = "external"
+	Quarantine Area = "quarantine"
 )
 
 // Areas lists every area.
-func Areas() []Area { return []Area{Raw, Curated, Workspace, Inbox, Export} }
+func Areas() []Area { return []Area{Raw, Curated, Workspace, Inbox, Export, External, Quarantine} }
+
+// Airlock reports whether only the airlock puts data in the area and reads
+// it: its staging areas, the external area and quarantine. Nobody catalogs a
+// dataset there by hand, and their contents are read through the airlock
+// request they belong to, never through the catalog's routes.
+func (a Area) Airlock() bool {
+	return a == Inbox || a == Export || a == External || a == Quarantine
+}
 
 // Validate checks that a is a known area.
 func (a Area) Validate() error {
@@ -44,7 +56,7 @@ func (a Area) Validate() error {
 			return nil
 		}
 	}
-	return enclave.FieldError("area", "area must be one of raw, curated, workspace, inbox, export")
+	return enclave.FieldError("area", "area must be one of raw, curated, workspace, inbox, export, external, quarantine")
 }
 
 // Dataset is a named, owned, classified collection of versions.

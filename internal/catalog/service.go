@@ -63,8 +63,8 @@ func (s *Service) CreateDataset(ctx context.Context, zoneName, project string, i
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if in.Area == Inbox || in.Area == Export {
-		return nil, enclave.FieldError("area", "the %s area is the airlock's staging area: its datasets come from airlock requests", in.Area)
+	if in.Area.Airlock() {
+		return nil, enclave.FieldError("area", "the %s area is the airlock's: its datasets come from airlock requests", in.Area)
 	}
 	p, err := s.Zones.GetProject(ctx, zoneName, project)
 	if err != nil {
@@ -262,6 +262,9 @@ func (s *Service) CreateVersion(ctx context.Context, zoneName, project, name str
 		if err != nil {
 			return err
 		}
+		if err := airlockOnly(ctx, d); err != nil {
+			return err
+		}
 		a := enclave.ActorFrom(ctx)
 		v := &Version{ID: newID(), DatasetID: d.ID, Number: d.LatestVersion + 1, State: Open, Operation: op,
 			CreatedBy: a.PrincipalID, CreatedAt: s.Clock.Now()}
@@ -400,6 +403,9 @@ func (s *Service) prepareFile(ctx context.Context, zoneName, project, name strin
 	if err != nil {
 		return nil, err
 	}
+	if err := airlockOnly(ctx, d); err != nil {
+		return nil, err
+	}
 	if v.State != Open {
 		return nil, enclave.Errorf(enclave.CodeFailedPrecondition, "version %d of %s is committed: versions are immutable", v.Number, d.Name)
 	}
@@ -530,6 +536,9 @@ func (s *Service) CommitVersion(ctx context.Context, zoneName, project, name str
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		d, v, err := s.version(ctx, zoneName, project, name, number)
 		if err != nil {
+			return err
+		}
+		if err := airlockOnly(ctx, d); err != nil {
 			return err
 		}
 		if v.State != Open {
@@ -692,6 +701,10 @@ func (s *Service) openFile(ctx context.Context, d *Dataset, zoneName, project, e
 	}
 	if number < 1 {
 		return nil, enclave.FieldError("version", "version must be a positive number")
+	}
+	if d.Area.Airlock() {
+		return nil, enclave.Errorf(enclave.CodeFailedPrecondition,
+			"%s is in the airlock's %s area: its files are read through its airlock request", d.Name, d.Area)
 	}
 	v, err := s.Store.GetVersion(ctx, d.ID, number)
 	if err != nil {

@@ -660,16 +660,23 @@ func (app *App) downloadOne(ctx context.Context, c *client.Client, zoneName, pro
 	if err != nil {
 		return err
 	}
+	return app.saveVerified(d, f.Path, f.Size, f.SHA256, dest, progress)
+}
+
+// saveVerified writes a download to dest (- for standard output) under a
+// temporary name, checks its size and SHA-256, and only then renames it, so
+// a broken download leaves nothing that looks complete.
+func (app *App) saveVerified(d *client.Download, label string, size int64, sum, dest string, progress bool) error {
 	defer d.Body.Close()
 	h := sha256.New()
-	r := app.progress(progress, "download "+f.Path, f.Size, io.TeeReader(d.Body, h))
+	r := app.progress(progress, "download "+label, size, io.TeeReader(d.Body, h))
 	defer r.done()
 	if dest == "-" {
 		if _, err := io.Copy(app.Stdout, r); err != nil {
 			return err
 		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-			return enclave.Errorf(enclave.CodeInternal, "the data received hashes to %s, not %s", got, f.SHA256)
+		if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+			return enclave.Errorf(enclave.CodeInternal, "the data received hashes to %s, not %s", got, sum)
 		}
 		return nil
 	}
@@ -688,8 +695,8 @@ func (app *App) downloadOne(ctx context.Context, c *client.Client, zoneName, pro
 	if err != nil {
 		return fmt.Errorf("download broken off after %d bytes: %w", n, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != f.Size || got != f.SHA256 {
-		return enclave.Errorf(enclave.CodeInternal, "received %d bytes hashing to %s; expected %d bytes, %s", n, got, f.Size, f.SHA256)
+	if got := hex.EncodeToString(h.Sum(nil)); n != size || got != sum {
+		return enclave.Errorf(enclave.CodeInternal, "received %d bytes hashing to %s; expected %d bytes, %s", n, got, size, sum)
 	}
 	return os.Rename(tmp.Name(), dest)
 }

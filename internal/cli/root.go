@@ -117,6 +117,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewProjectCommand(app),
 		NewEnvironmentCommand(app),
 		NewDataCommand(app),
+		NewAirlockCommand(app),
 		NewKeysCommand(app),
 		NewPolicyCommand(app),
 		NewTaskCommand(app),

@@ -321,3 +321,13 @@ func (app *App) completeZones(cmd *cobra.Command, _ []string, _ string) ([]cobra
 // showHelp is the RunE of a command group: run without a subcommand it
 // prints its help; with an unknown one, noArgs has refused it already.
 func showHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+
+// minArgs is cobra.MinimumNArgs with a usage error.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

@@ -46,6 +46,47 @@ type Config struct {
 	Audit           Audit         `yaml:"audit"`
 	Storage         Storage       `yaml:"storage"`
 	Keys            Keys          `yaml:"keys"`
+	Airlock         Airlock       `yaml:"airlock"`
+	Notifications   Notifications `yaml:"notifications"`
+}
+
+// Airlock configures the import and export of data.
+type Airlock struct {
+	// Clamd is the malware scanner, ClamAV's clamd: unix:/path/clamd.sock
+	// or tcp://host:port. Submitted requests wait, and an alert fires,
+	// while it cannot be reached: a scan is never skipped.
+	Clamd string `yaml:"clamd"`
+	// ScanRetry is how soon a scan is tried again while the scanner is down.
+	ScanRetry time.Duration `yaml:"scan_retry"`
+	// LinkTTL is a download link's default lifetime (at most 24h).
+	LinkTTL time.Duration `yaml:"link_ttl"`
+	// MRNPatterns are regular expressions (RE2) of the medical record
+	// numbers the de-identification checks look for.
+	MRNPatterns []string `yaml:"mrn_patterns"`
+	// RestrictedZIP3 replaces the HIPAA list of 3-digit ZIP prefixes that
+	// generalise to 000.
+	RestrictedZIP3 []string `yaml:"restricted_zip3"`
+}
+
+// Notifications configures how people are told that something awaits
+// them: a webhook gets every event, email goes to whoever acts next.
+type Notifications struct {
+	// WebhookURL receives every notification as JSON (https, or http on
+	// loopback), signed with WebhookSecret (HMAC-SHA256).
+	WebhookURL    string `yaml:"webhook_url"`
+	WebhookSecret Secret `yaml:"webhook_secret"`
+	SMTP          SMTP   `yaml:"smtp"`
+}
+
+// SMTP configures email.
+type SMTP struct {
+	// Addr is the mail server, host:port; empty turns email off.
+	Addr     string `yaml:"addr"`
+	From     string `yaml:"from"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// TLS is starttls (default), tls, or none (loopback servers only).
+	TLS string `yaml:"tls"`
 }
 
 // Audit configures the audit trail.
@@ -164,6 +205,7 @@ func Default() Config {
 		Policy:          Policy{ScanInterval: time.Hour},
 		Audit:           Audit{CheckpointInterval: time.Minute},
 		Storage:         Storage{SweepAfter: 24 * time.Hour, UploadExpiry: 24 * time.Hour},
+		Airlock:         Airlock{Clamd: "unix:/var/run/clamav/clamd.ctl", ScanRetry: 30 * time.Second, LinkTTL: 15 * time.Minute},
 	}
 }
 

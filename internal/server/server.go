@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
+	"github.com/enclave-ml/enclave/internal/airlock"
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/buckets"
@@ -93,6 +94,10 @@ type Services struct {
 	Catalog *catalog.Service
 	// Policy holds the guardrails every change passes through.
 	Policy *policy.Service
+	// Airlock moves data into and out of projects.
+	Airlock *airlock.Service
+	// configErr is a configuration error found while wiring the services.
+	configErr error
 }
 
 // NewServices wires the services over db.
@@ -121,6 +126,11 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
 	newDataServices(svc, db, clock, cfg)
 	newPolicyService(svc, db, clock)
+	if err := newAirlockService(svc, db, clock, cfg); err != nil {
+		svc.configErr = err
+	} else {
+		svc.Airlock.Admission = svc.Policy
+	}
 	return svc
 }
 
@@ -129,7 +139,8 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 func (s *Services) API(db *sqlstore.DB) *api.Server {
 	return &api.Server{Zones: s.Zones, Identity: s.Identity, Queue: s.Queue, Access: s.Access, Authorizer: s.Access,
 		Audit: s.AuditReader, Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Clock: s.Zones.Clock,
-		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects, Policy: s.Policy}
+		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects, Policy: s.Policy,
+		Airlock: s.Airlock}
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -179,6 +190,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("database schema is not current (%d pending, %v): run enclave migrate", pending, err)
 	}
 	m.Services = NewServices(m.DB, m.Clock, cfg)
+	if m.Services.configErr != nil {
+		return m.Services.configErr
+	}
 	if err := m.loadAuditKey(ctx, cfg); err != nil {
 		return err
 	}
@@ -202,6 +216,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	reg := prometheus.NewRegistry()
+	scannerGauge(reg, m.Services.Airlock)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(m.DB.SQL, "enclave"), m.Services.Sinks)
 	srv := m.Services.API(m.DB)

@@ -87,6 +87,29 @@ func (p permanentError) Unwrap() error { return p.err }
 // Permanent wraps err so that the task fails at once, without retries.
 func Permanent(err error) error { return permanentError{err} }
 
+// RetryAfter wraps err so that the task is tried again after d rather than
+// after the worker's backoff, and without using up an attempt's worth of
+// backoff growth: for waits on something outside the platform (a scanner
+// that is down) whose recovery should be noticed promptly.
+func RetryAfter(err error, d time.Duration) error { return retryAfterError{err, d} }
+
+type retryAfterError struct {
+	err error
+	d   time.Duration
+}
+
+func (r retryAfterError) Error() string { return r.err.Error() }
+func (r retryAfterError) Unwrap() error { return r.err }
+
+// retryDelay returns the delay err asks for, if it was wrapped with RetryAfter.
+func retryDelay(err error) (time.Duration, bool) {
+	var r retryAfterError
+	if errors.As(err, &r) {
+		return r.d, true
+	}
+	return 0, false
+}
+
 // IsPermanent reports whether err was marked with Permanent.
 func IsPermanent(err error) bool {
 	var p permanentError

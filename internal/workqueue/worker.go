@@ -116,6 +116,9 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	var retryAt *time.Time
 	if !IsPermanent(runErr) && t.Attempts < t.MaxAttempts {
 		at := now.Add(w.Backoff(t.Attempts))
+		if d, ok := retryDelay(runErr); ok {
+			at = now.Add(d)
+		}
 		retryAt = &at
 	}
 	msg := runErr.Error()
