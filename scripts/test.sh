@@ -3,7 +3,8 @@
 # starts a private PostgreSQL on a free loopback port so that every storage
 # test runs against SQLite and PostgreSQL, and MinIO and Azurite (built or
 # installed once into ~/.cache/enclave-test) so that the blob layer's tests
-# run against S3 and Azure Blob; runs `go test`, and stops the servers
+# run against S3 and Azure Blob, and rsyslog and ClamAV's clamd for the tests
+# that start their own; runs `go test`, and stops the servers
 # again. Extra arguments are passed to `go test` (default: ./...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,11 @@ if [ ! -x /usr/sbin/rsyslogd ] || ! compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so
   apt_install rsyslog rsyslog-gnutls
 fi
 export ENCLAVE_TEST_RSYSLOGD=/usr/sbin/rsyslogd
+
+# ClamAV's daemon: the malware scanner's tests start their own clamd with a
+# private signature database; installing it starts no daemon and no freshclam.
+. scripts/clamd.sh
+ensure_clamd
 
 PGDIR=$(mktemp -d /tmp/enclave-pg.XXXXXX)
 run_pg() { "$@"; }

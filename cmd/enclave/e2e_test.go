@@ -36,7 +36,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "enclave")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	// The failpoints tag lets the crash-safety tests kill the server at
+	// chosen steps (ENCLAVE_FAILPOINTS); without that variable it changes
+	// nothing.
+	build := exec.Command("go", "build", "-tags", "failpoints", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build enclave:", err)
@@ -66,8 +69,14 @@ var (
 // startServer runs `enclave server ARGS` and waits for its banner.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with extra environment variables.
+func startServerEnv(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"server", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = cleanEnv()
+	cmd.Env = cleanEnv(env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
