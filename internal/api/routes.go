@@ -79,6 +79,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.datasetRoutes()...)
 	rs = append(rs, s.policyRoutes()...)
 	rs = append(rs, s.airlockRoutes()...)
+	rs = append(rs, s.deidRoutes()...)
 	return rs
 }
 

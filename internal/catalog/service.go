@@ -48,6 +48,9 @@ type Service struct {
 	// Authorize checks a permission of the caller at a scope (the access
 	// service's), for rules a route's own permission cannot express.
 	Authorize func(ctx context.Context, perm, scope string) error
+	// PseudonymKey returns a project's pseudonymisation key: stable across
+	// runs and never returned by any API (see Deidentify).
+	PseudonymKey func(ctx context.Context, p *zone.Project) ([]byte, error)
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -118,6 +118,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		NewEnvironmentCommand(app),
 		NewDataCommand(app),
 		NewAirlockCommand(app),
+		NewDeidCommand(app),
 		NewKeysCommand(app),
 		NewPolicyCommand(app),
 		NewTaskCommand(app),

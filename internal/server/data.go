@@ -82,6 +82,17 @@ func newDataServices(svc *Services, db *sqlstore.DB, clock enclave.Clock, cfg co
 			}
 			return cfg.Storage.ProjectQuota
 		}}
+	// A project's pseudonymisation key, wrapped by the provider key that
+	// wraps its KEK; svc.Objects.Keys is read at each call, since loadKeys
+	// replaces the hierarchy.
+	pseudonymKeys := &sqlstore.PseudonymKeyStore{DB: db}
+	svc.Catalog.PseudonymKey = func(ctx context.Context, p *zone.Project) ([]byte, error) {
+		ref := placement(cfg, p).Key
+		if ref.IsZero() {
+			ref = svc.Objects.DefaultKey
+		}
+		return svc.Objects.Keys.PseudonymKey(ctx, pseudonymKeys, p.ID, ref)
+	}
 	svc.Zones.ProjectChildren = append(svc.Zones.ProjectChildren, zone.ChildCounter{Kind: "datasets",
 		Count: func(ctx context.Context, p *zone.Project) (int, error) {
 			return svc.Catalog.Store.CountDatasets(ctx, p.ID)
