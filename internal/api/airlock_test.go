@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/airlock"
 	"github.com/enclave-ml/enclave/internal/config"
@@ -299,4 +300,46 @@ func countRows(t *testing.T, db *sqlstore.DB, q string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestAirlockScannerOutage: with clamd down a submitted request waits — the
+// scan is never skipped — and one alert is recorded; when clamd is back,
+// the retried scan moves it on and records the recovery.
+func TestAirlockScannerOutage(t *testing.T) {
+	clamd := clamdtest.Start(t)
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newEnvConfig(t, db, func(c *config.Config) { c.Airlock.Clamd = clamd.Addr })
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+		const base = "/api/v1/zones/eu/projects/onc/airlock/imports"
+		var r airlock.Request
+		e.mustJSON(e.do("POST", base, `{"title":"t","justification":"j","classification":"internal","target":"t"}`, bearer(owner)), 201, &r)
+		e.must(e.do("PUT", base+"/"+r.ID+"/files/a.txt", "hello", bearer(owner)), 201)
+		e.must(e.do("POST", base+"/"+r.ID+"/submit", "", bearer(owner)), 200)
+		clamd.Stop()
+		for range 3 { // three attempts, one alert
+			e.drain()
+			e.clock.Add(time.Minute)
+		}
+		got := e.request(base+"/"+r.ID, bearer(owner))
+		if got.State != airlock.Submitted || got.Checks == nil || got.Checks.WaitingSince == nil {
+			t.Fatalf("with the scanner down: %s %+v", got.State, got.Checks)
+		}
+		sealAudit(t, db)
+		if n := countRows(t, db, `SELECT COUNT(*) FROM audit_events WHERE action = 'airlock.scanner.unavailable'`); n != 1 {
+			t.Fatalf("%d scanner alerts, want 1", n)
+		}
+		clamd.Restart()
+		e.clock.Add(time.Minute)
+		e.drain()
+		if got = e.request(base+"/"+r.ID, bearer(owner)); got.State != airlock.InReview || got.Checks.WaitingSince != nil {
+			t.Fatalf("after the scanner came back: %s %+v", got.State, got.Checks)
+		}
+		sealAudit(t, db)
+		if n := countRows(t, db, `SELECT COUNT(*) FROM audit_events WHERE action = 'airlock.scanner.recovered'`); n != 1 {
+			t.Fatalf("%d recoveries recorded, want 1", n)
+		}
+	})
 }
