@@ -184,8 +184,8 @@ func TestEmailRequiresSTARTTLS(t *testing.T) {
 			t.Errorf("TLS %q: %v", mode, err)
 		}
 	}
-	if len(ms.received()) != 0 || len(ms.auths) != 0 {
-		t.Fatalf("sent %d mails, %d logins without TLS", len(ms.received()), len(ms.auths))
+	if len(ms.received()) != 0 || len(ms.logins()) != 0 {
+		t.Fatalf("sent %d mails, %d logins without TLS", len(ms.received()), len(ms.logins()))
 	}
 }
 

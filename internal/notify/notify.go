@@ -154,6 +154,9 @@ type Notifier struct {
 // Notify writes x to the outbox in the transaction ctx carries: one message
 // for the webhook, and one for email when x has recipients. A nil Notifier,
 // or one with no channel configured, does nothing. A zero At is set to now.
+// A notification that does not validate is an invalid_argument error and
+// nothing is written; the caller's transaction then fails, so callers build
+// the subject from one-line values (quote user input with %q).
 func (n *Notifier) Notify(ctx context.Context, x Notification) error {
 	if n == nil || (!n.Webhook && !n.Email) {
 		return nil

@@ -100,7 +100,9 @@ func startMailServer(t *testing.T, o mailOptions) *mailServer {
 	ms.Addr = ln.Addr().String()
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close(); <-done })
+	// Closing ln as well ends Serve even when it had not yet registered
+	// the listener with srv when Close ran.
+	t.Cleanup(func() { srv.Close(); ln.Close(); <-done })
 	return ms
 }
 
@@ -108,6 +110,12 @@ func (ms *mailServer) received() []*receivedMail {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	return append([]*receivedMail(nil), ms.mails...)
+}
+
+func (ms *mailServer) logins() []string {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return append([]string(nil), ms.auths...)
 }
 
 type mailSession struct {
