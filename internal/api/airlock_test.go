@@ -150,6 +150,21 @@ func TestAirlock(t *testing.T) {
 			t.Fatalf("%d objects left behind", n)
 		}
 
+		// A rejected import's files are deleted.
+		var rej airlock.Request
+		e.mustJSON(e.do("POST", base+"/imports", `{"title":"extra","justification":"j","classification":"internal","target":"extra"}`, asOwner), 201, &rej)
+		e.must(e.do("PUT", base+"/imports/"+rej.ID+"/files/x.csv", "a,b\n1,2\n", asOwner), 201)
+		e.must(e.do("POST", base+"/imports/"+rej.ID+"/submit", "", asOwner), 200)
+		e.drain()
+		steps(t, e, "reject-import", []scenario{
+			{name: "a reviewer rejects an import", method: "POST", path: base + "/imports/" + rej.ID + "/reject", header: asRev,
+				body: `{"comment":"not in the protocol"}`, status: 200, events: []string{"airlock.request.rejection_in_progress"}},
+		})
+		e.drain()
+		if got = e.request(base+"/imports/"+rej.ID, asOwner); got.State != airlock.Rejected {
+			t.Fatalf("rejected import: %s", got.State)
+		}
+
 		// Malware is blocked and quarantined.
 		var bad airlock.Request
 		e.mustJSON(e.do("POST", base+"/imports", `{"title":"tools","justification":"analysis","classification":"internal","target":"tools"}`, asOwner), 201, &bad)
