@@ -3,7 +3,7 @@
 // numbers. It runs on SQLite in a temporary directory, and on PostgreSQL
 // too when ENCLAVE_TEST_POSTGRES names a server.
 //
-//	go run ./bench [-n 2000]
+//	go run ./bench [-n 2000] [-only policy|deid]
 package main
 
 import (
@@ -35,11 +35,17 @@ func main() {
 	auditN := flag.Int("audit-n", 5000, "audit records appended per measurement")
 	verifyN := flag.Int("verify-n", 1000000, "audit records verified")
 	dataMB := flag.Int64("data-mb", 1024, "size of the file the data-stream benchmark moves, in MiB")
-	only := flag.String("only", "", "run one benchmark only: policy")
+	only := flag.String("only", "", "run one benchmark only: policy or deid")
+	deidMB := flag.Int64("deid-mb", 256, "size of the synthetic patient CSV the de-identification benchmark scans, in MiB")
+	deidRuns := flag.Int("deid-runs", 2, "runs of each de-identification measurement (the best counts)")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "enclave-bench-")
 	check(err)
 	defer os.RemoveAll(dir)
+	if *only == "deid" {
+		benchDeid(dir, *deidMB<<20, *deidRuns)
+		return
+	}
 	backends := map[string]string{"sqlite": sqlite.URL(filepath.Join(dir, "bench.db"))}
 	order := []string{"sqlite"}
 	if pg := os.Getenv("ENCLAVE_TEST_POSTGRES"); pg != "" {
@@ -90,6 +96,9 @@ func main() {
 		}
 	}
 	check(tw.Flush())
+	if *only == "" {
+		benchDeid(dir, *deidMB<<20, *deidRuns)
+	}
 }
 
 type result struct {

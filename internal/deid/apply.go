@@ -148,6 +148,11 @@ func (a *applier) process(in []cell) error {
 	}
 	a.key.reset()
 	for _, q := range a.p.qi {
+		if a.row[q].null() {
+			// One way to write a null, so that the output is k-anonymous
+			// to a reader that tells "NA" from "" too.
+			a.row[q].b = nil
+		}
 		a.key.text(a.row[q].b, a.row[q].null())
 	}
 	return a.hold.add(a.key.sum(), a.row, a.emit)
@@ -200,7 +205,10 @@ func (a *applier) finish(rc *Recipe) (*ApplyReport, error) {
 // class has not yet reached k rows is held back and comes out later (see
 // the package documentation), so the order differs; held rows beyond
 // opts.MemoryLimit spill to an encrypted temporary file in opts.TempDir,
-// removed before ApplyCSV returns.
+// removed before ApplyCSV returns. A null keeps the token the input wrote
+// for it ("NA" stays "NA"), except in a quasi-identifier under
+// k-anonymity, where every null is written as an empty field so that the
+// output's classes are the same to any reader.
 func ApplyCSV(ctx context.Context, r io.Reader, w io.Writer, rc *Recipe, opts ApplyOptions) (*ApplyReport, error) {
 	cc, err := opts.Config.compile()
 	if err != nil {

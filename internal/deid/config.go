@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/enclave-ml/enclave/internal/enclave"
 )
@@ -72,9 +73,12 @@ func (c *Config) Validate() error {
 
 // compiled is a Config checked and ready for the scanners.
 type compiled struct {
-	threshold  float64
-	mrn        []mrnMatcher
-	features   *[256]uint8
+	threshold float64
+	mrn       []mrnMatcher
+	features  *[256]uint8
+	// minLen is the length of the shortest text any detector can match
+	// (see minMatchLen): shorter cells need no search.
+	minLen     int
 	restricted [1000]bool
 	smallClass int
 	maxClasses int
@@ -111,6 +115,7 @@ func (c *Config) compile() (*compiled, error) {
 	}
 	out.mrn = mrn
 	out.features = mrnFeatures(mrn)
+	out.minLen = minMatchLen(mrn)
 	zips := c.RestrictedZIP3
 	if zips == nil {
 		zips = DefaultRestrictedZIP3
@@ -231,4 +236,60 @@ func literalPrefix(pattern string) string {
 		return ""
 	}
 	return ""
+}
+
+// shortestBuiltIn is the length of the shortest identifier the built-in
+// detectors match: an IPv6 address such as "::1".
+const shortestBuiltIn = 3
+
+// minMatchLen returns the length of the shortest text any detector can
+// match: shortestBuiltIn, or less if an MRN pattern can match less.
+func minMatchLen(mrn []mrnMatcher) int {
+	n := shortestBuiltIn
+	for _, m := range mrn {
+		re, err := syntax.Parse(m.re.String(), syntax.Perl)
+		if err != nil {
+			return 0
+		}
+		n = min(n, minLen(re.Simplify()))
+	}
+	return n
+}
+
+// minLen returns the fewest bytes a match of re can have.
+func minLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += utf8.RuneLen(r)
+		}
+		if re.Flags&syntax.FoldCase != 0 {
+			return len(re.Rune) // a folded rune may be shorter
+		}
+		return n
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture:
+		return minLen(re.Sub[0])
+	case syntax.OpPlus:
+		return minLen(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min * minLen(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minLen(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if m := minLen(s); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0 // star, quest, empty-width assertions, empty match
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -229,4 +230,32 @@ func FuzzCSVReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compareWithStd(t, data)
 	})
+}
+
+// TestCSVReaderRandom compares the reader with encoding/csv on random
+// inputs built from the characters that matter to CSV.
+func TestCSVReaderRandom(t *testing.T) {
+	alphabet := []string{"a", "b", ",", ";", "\t", "\"", "\"\"", "\n", "\r", "\r\n", " ", "é"}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 30000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		compareWithStd(t, []byte(b.String()))
+	}
+}
+
+func TestCSVReaderSmallRecordLimit(t *testing.T) {
+	// Many short records under a small record limit: the limit is per
+	// record, not per buffer.
+	var b strings.Builder
+	b.WriteString("a,b\n")
+	for range 50000 {
+		b.WriteString("12345,67890\n")
+	}
+	got, err := readAll([]byte(b.String()), tabular.Limits{MaxRecordBytes: 100})
+	if err != nil || len(got) != 50001 {
+		t.Fatalf("%d records, %v", len(got), err)
+	}
 }

@@ -221,6 +221,7 @@ type finder struct {
 	pre      []match
 	out      []match
 	dig      [40]byte
+	chunk    chunk
 	pool     *compiled // where release returns it; nil for a finder owned by a scan
 }
 

@@ -97,6 +97,9 @@
 // number of distinct values of the attribute within any class, from hashes
 // of (class, value) pairs.
 //
+// [EvaluateCSV] measures the detectors' cell-level precision and recall
+// against labelled data, such as the synthetic tables of package synth.
+//
 // # Recipes
 //
 // A [Recipe] is YAML (see [ParseRecipe]): an action per column — keep,

@@ -83,17 +83,22 @@ type classCounter struct {
 }
 
 // diversity counts the distinct values of one sensitive attribute per
-// class, from hashes of (class, value).
+// class, from 64-bit hashes of (class, value): a collision, as unlikely as
+// one between classes, would undercount a class's distinct values by one.
 type diversity struct {
-	seen      map[[2]uint64]struct{}
+	seen map[uint64]struct{}
+	// distinct counts each class's distinct values; first is the first
+	// value's hash, kept beside it so that a class of one value (most
+	// classes, when they are small) never touches the map.
 	distinct  []int64
+	first     []uint64
 	truncated bool
 }
 
 func newClassCounter(max, sensitive int) *classCounter {
 	c := &classCounter{index: map[uint64]uint32{}, max: max}
 	for range sensitive {
-		c.sensitive = append(c.sensitive, &diversity{seen: map[[2]uint64]struct{}{}})
+		c.sensitive = append(c.sensitive, &diversity{seen: map[uint64]struct{}{}})
 	}
 	return c
 }
@@ -124,17 +129,41 @@ func (c *classCounter) addSensitive(cls int, a int, v uint64) {
 	d := c.sensitive[a]
 	for len(d.distinct) <= cls {
 		d.distinct = append(d.distinct, 0)
+		d.first = append(d.first, 0)
 	}
-	key := [2]uint64{uint64(cls), v}
+	switch {
+	case d.distinct[cls] == 0:
+		d.distinct[cls], d.first[cls] = 1, v
+		return
+	case d.first[cls] == v:
+		return
+	case d.distinct[cls] == 1:
+		// A second value: from now on the class's values go in the map,
+		// the first too.
+		if !d.insert(cls, d.first[cls], c.max) {
+			return
+		}
+	}
+	if d.insert(cls, v, c.max) {
+		d.distinct[cls]++
+	}
+}
+
+// insert adds (class, value) to the map and reports whether it is new; a
+// full map marks the result truncated.
+func (d *diversity) insert(cls int, v uint64, max int) bool {
+	// Mix the class into the value's hash (a Fibonacci-hashing multiply
+	// keeps classes apart); one 64-bit key keeps the map on its fast path.
+	key := v ^ (uint64(cls)+1)*0x9e3779b97f4a7c15
 	if _, ok := d.seen[key]; ok {
-		return
+		return false
 	}
-	if len(d.seen) >= c.max {
+	if len(d.seen) >= max {
 		d.truncated = true
-		return
+		return false
 	}
 	d.seen[key] = struct{}{}
-	d.distinct[cls]++
+	return true
 }
 
 // kAnonymity summarises the classes: k (the smallest class), the number

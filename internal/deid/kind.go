@@ -8,20 +8,21 @@ type Kind string
 // The kinds of identifiers. The values are stable: reports stored in the
 // database and recipes name them.
 const (
-	KindName         Kind = "name"
-	KindEmail        Kind = "email"
-	KindPhone        Kind = "phone"
-	KindUSSSN        Kind = "us-ssn"
-	KindUKNHS        Kind = "uk-nhs"
-	KindPaymentCard  Kind = "payment-card"
-	KindIBAN         Kind = "iban"
-	KindIPAddress    Kind = "ip-address"
-	KindDateOfBirth  Kind = "date-of-birth"
-	KindPostcode     Kind = "postcode"
-	KindMRN          Kind = "mrn"
-	numKinds              = 11
-	kindListForError      = "name, email, phone, us-ssn, uk-nhs, payment-card, iban, ip-address, date-of-birth, postcode, mrn"
+	KindName        Kind = "name"
+	KindEmail       Kind = "email"
+	KindPhone       Kind = "phone"
+	KindUSSSN       Kind = "us-ssn"
+	KindUKNHS       Kind = "uk-nhs"
+	KindPaymentCard Kind = "payment-card"
+	KindIBAN        Kind = "iban"
+	KindIPAddress   Kind = "ip-address"
+	KindDateOfBirth Kind = "date-of-birth"
+	KindPostcode    Kind = "postcode"
+	KindMRN         Kind = "mrn"
 )
+
+// numKinds is the number of kinds.
+const numKinds = 11
 
 // Kinds lists every kind, in the order reports list them.
 func Kinds() []Kind {

@@ -83,7 +83,51 @@ func wordFlags(w []byte) uint8 {
 	if !ok || dictFilter[k.first][k.length]&(1<<k.last) == 0 {
 		return 0
 	}
-	return nameDict[string(w)]
+	return wordTable.lookup(w)
+}
+
+// wordTable is nameDict as an open-addressing hash table with a cheap
+// hash: the scanner looks up every capitalised word of every cell, and a
+// Go map's hashing costs more than the rest of the lookup.
+var wordTable = func() *dictTable {
+	t := &dictTable{}
+	for w, f := range nameDict {
+		i := dictHash([]byte(w)) & (len(t.slots) - 1)
+		for t.slots[i].key != "" {
+			i = (i + 1) & (len(t.slots) - 1)
+		}
+		t.slots[i] = dictSlot{key: w, flags: f}
+	}
+	return t
+}()
+
+type dictTable struct {
+	slots [4096]dictSlot // a power of two, several times the words
+}
+
+type dictSlot struct {
+	key   string
+	flags uint8
+}
+
+func dictHash(w []byte) int {
+	h := uint32(2166136261)
+	for _, c := range w {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return int(h ^ h>>15)
+}
+
+func (t *dictTable) lookup(w []byte) uint8 {
+	for i := dictHash(w) & (len(t.slots) - 1); ; i = (i + 1) & (len(t.slots) - 1) {
+		s := &t.slots[i]
+		if s.key == "" {
+			return 0
+		}
+		if s.key == string(w) {
+			return s.flags
+		}
+	}
 }
 
 // lookupName returns the dictionary flags of a token as written, or, for a
@@ -92,7 +136,7 @@ func lookupName(tok []byte) uint8 {
 	if f := wordFlags(tok); f != 0 {
 		return f & (nameGiven | nameSurname)
 	}
-	if len(tok) < 2 || len(tok) > 32 || !isUpper(tok[0]) || !isUpper(tok[1]) {
+	if len(tok) < 2 || len(tok) > 32 || !isUpper(tok[0]) || !isUpper(tok[len(tok)-1]) {
 		return 0
 	}
 	var buf [32]byte

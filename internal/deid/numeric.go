@@ -32,7 +32,7 @@ type chunk struct {
 func parseChunk(s []byte, i int, c *chunk) bool {
 	n := len(s)
 	// Not *c = chunk{...}: the groups beyond n need no zeroing.
-	c.s, c.start, c.n, c.digits, c.plus, c.paren, c.glued = s, i, 0, 0, false, false, false
+	c.s, c.start, c.plus, c.paren = s, i, false, false
 	j := i
 	switch s[j] {
 	case '+':
@@ -51,54 +51,55 @@ func parseChunk(s []byte, i int, c *chunk) bool {
 	open := c.paren
 	parenUsed := c.paren
 	var sep byte
+	ng, digits := 0, 0
 	for {
 		st := j
-		for j < n && isDigit(s[j]) {
+		for j < n && s[j]-'0' < 10 {
 			j++
 		}
-		c.g[c.n] = group{start: st, end: j, sep: sep}
-		c.n++
-		c.digits += j - st
-		if c.n == maxGroups || j >= n {
+		c.g[ng] = group{start: st, end: j, sep: sep}
+		ng++
+		digits += j - st
+		if ng == maxGroups || j+1 >= n {
 			break
 		}
-		ch := s[j]
-		if ch == ')' && open {
-			k := j + 1
-			if k < n && s[k] == ' ' {
-				k++
-			}
-			if k < n && isDigit(s[k]) {
-				sep, open, j = ')', false, k
-				continue
-			}
-			j++ // the closing parenthesis belongs to the chunk
-			break
-		}
-		if j+1 < n {
+		ch, next := s[j], s[j+1]
+		if next-'0' < 10 {
+			// The common case: one separator, then digits.
 			switch ch {
 			case ' ', '-', '.', '/':
-				if isDigit(s[j+1]) {
-					sep = ch
+				sep = ch
+				j++
+				continue
+			case ')':
+				if open {
+					sep, open = ')', false
 					j++
-					continue
-				}
-				if ch == ' ' && s[j+1] == '(' && !parenUsed && j+2 < n && isDigit(s[j+2]) {
-					sep, open, parenUsed = '(', true, true
-					j += 2
 					continue
 				}
 			case '(':
-				if !parenUsed && isDigit(s[j+1]) {
+				if !parenUsed {
 					sep, open, parenUsed = '(', true, true
 					j++
 					continue
 				}
 			}
+			break
+		}
+		if ch == ')' && open && next == ' ' && j+2 < n && isDigit(s[j+2]) {
+			sep, open = ')', false
+			j += 2
+			continue
+		}
+		if ch == ' ' && next == '(' && !parenUsed && j+2 < n && isDigit(s[j+2]) {
+			sep, open, parenUsed = '(', true, true
+			j += 2
+			continue
 		}
 		break
 	}
-	last := c.g[c.n-1].end
+	c.n, c.digits = ng, digits
+	last := c.g[ng-1].end
 	c.glued = gluedAfter(s, last) && !(last < n && s[last] == ')')
 	return true
 }
@@ -161,8 +162,8 @@ func (c *chunk) lens(a int, want ...int) bool {
 // numeric finds an identifier in the chunk starting at i. It returns the
 // first match (trying each group in turn as its start) or where to resume.
 func (f *finder) numeric(s []byte, i int) (match, bool, int) {
-	var c chunk
-	if !parseChunk(s, i, &c) {
+	c := &f.chunk // reused: zeroing one per call would cost
+	if !parseChunk(s, i, c) {
 		return match{}, false, i + 1
 	}
 	end := c.g[c.n-1].end
@@ -185,7 +186,7 @@ func (f *finder) numeric(s []byte, i int) (match, bool, int) {
 			}
 		}
 		if a == 0 && (c.plus || c.paren) {
-			if m, ok := f.phone(&c, a); ok {
+			if m, ok := f.phone(c, a); ok {
 				return m, true, 0
 			}
 			continue
@@ -194,23 +195,23 @@ func (f *finder) numeric(s []byte, i int) (match, bool, int) {
 		la := c.g[a].len()
 		more := c.n - 1 - a // groups after a
 		if rem >= 13 {
-			if m, ok := f.card(&c, a); ok {
+			if m, ok := f.card(c, a); ok {
 				return m, true, 0
 			}
 		}
 		if la == 10 || la == 3 && more >= 2 {
-			if m, ok := f.nhs(&c, a); ok {
+			if m, ok := f.nhs(c, a); ok {
 				return m, true, 0
 			}
-			if m, ok := f.ssn(&c, a); ok {
+			if m, ok := f.ssn(c, a); ok {
 				return m, true, 0
 			}
 		}
 		if more >= 2 && la <= 4 {
-			if m, ok := ipv4(&c, a); ok {
+			if m, ok := ipv4(c, a); ok {
 				return m, true, 0
 			}
-			if m, ok := numericDOB(&c, a); ok {
+			if m, ok := numericDOB(c, a); ok {
 				return m, true, 0
 			}
 		}
@@ -218,7 +219,7 @@ func (f *finder) numeric(s []byte, i int) (match, bool, int) {
 			continue // not a phone: US numbers have groups, UK ones start with 0
 		}
 		if rem >= 10 {
-			if m, ok := f.phone(&c, a); ok {
+			if m, ok := f.phone(c, a); ok {
 				return m, true, 0
 			}
 		}
@@ -236,8 +237,6 @@ func (f *finder) numeric(s []byte, i int) (match, bool, int) {
 func mk(k kindIdx, start, end int) match {
 	return match{kind: k, start: int32(start), end: int32(end), alt: k}
 }
-
-func (m match) start32() int { return int(m.start) }
 
 // card matches 13–19 digits, contiguous or in groups of four (the last
 // shorter) or Amex's 4-6-5, with one kind of separator (space or dash),
@@ -301,7 +300,7 @@ func (f *finder) nhs(c *chunk, a int) (match, bool) {
 	m := mk(kNHS, c.startOf(a), c.g[e].end)
 	if e > a && c.g[a+1].sep == '-' && c.s[c.g[a].start] >= '2' && c.s[c.g[a+1].start] >= '2' {
 		// Also a plausible US phone number: NHS only after "NHS".
-		if keywordBefore(c.s, m.start32(), nhsKeywords) {
+		if keywordBefore(c.s, int(m.start), nhsKeywords) {
 			m.alt = kPhone
 		} else {
 			m.kind, m.alt = kPhone, kNHS
@@ -348,6 +347,9 @@ func numericDOB(c *chunk, a int) (match, bool) {
 		return match{}, false
 	}
 	g0, g1, g2 := c.g[a], c.g[a+1], c.g[e]
+	if g0.start < 3 {
+		return match{}, false // no room for a keyword before it
+	}
 	if _, ok := numericDate(c.s[g0.start:g0.end], c.s[g1.start:g1.end], c.s[g2.start:g2.end]); !ok {
 		return match{}, false
 	}

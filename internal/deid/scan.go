@@ -129,6 +129,7 @@ type columnScan struct {
 	// SSNs only if every cell is SSN-shaped.
 	ssnShaped int64
 	bareSSN   tally
+	cache     resultCache
 }
 
 // scanner holds a scan's state.
@@ -324,37 +325,18 @@ func (s *scanner) cell(j int, b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	ms := s.f.find(b, s.ms[:0])
-	s.ms = ms
-	if s.f.feat&fSpace != 0 && (len(b) <= shortText || bytes.IndexByte(b, ' ') >= 0) {
+	var r cellResult
+	switch {
+	case len(b) < s.cc.minLen && c.hint == 0:
+		// Too short to be anything.
+		r.spaced = bytes.IndexByte(b, ' ') >= 0
+	case len(b) <= cacheKeyMax && !c.cache.off:
+		r = c.cache.lookup(b, func() cellResult { return s.classify(c, b) })
+	default:
+		r = s.classify(c, b)
+	}
+	if r.spaced {
 		c.spaced++
-	}
-	var whole, anywhere kindSet
-	for _, m := range ms {
-		anywhere.add(m.kind)
-	}
-	if len(ms) == 1 && ms[0].start == 0 && int(ms[0].end) == len(b) {
-		whole.add(ms[0].kind)
-		whole.add(ms[0].alt)
-	}
-	if isUpper(b[0]) && !whole.has(kName) && nameCell(b) {
-		whole.add(kName)
-	}
-	if c.hint != 0 {
-		if c.hint&hintName != 0 && !whole.has(kName) && capWords(b) {
-			whole.add(kName)
-		}
-		if c.hint&hintDOB != 0 {
-			if _, ok := parseDateCell(b); ok {
-				whole.add(kDOB)
-			}
-		}
-		if c.hint&hintPostcode != 0 && zipCell(b) {
-			whole.add(kPostcode)
-		}
-		if c.hint&hintMRN != 0 && idCell(b) {
-			whole.add(kMRN)
-		}
 	}
 	bare := false
 	switch {
@@ -367,19 +349,108 @@ func (s *scanner) cell(j int, b []byte) {
 	case len(b) == 11 && b[3] == '-' && b[6] == '-' && allDigits(b[:3]) && allDigits(b[4:6]) && allDigits(b[7:]):
 		c.ssnShaped++
 	}
-	for set := anywhere | whole; set != 0; set &= set - 1 {
+	for set := r.anywhere | r.whole; set != 0; set &= set - 1 {
 		k := bits.TrailingZeros16(uint16(set))
-		if whole.has(kindIdx(k)) {
+		if r.whole.has(kindIdx(k)) {
 			c.whole[k].add(s.rows)
 		} else {
 			c.inside[k].add(s.rows)
 		}
 		c.any[k].add(s.rows)
 	}
-	anywhere |= whole
 	if s.onCell != nil {
-		s.onCell(s.rows, j, whole, anywhere, bare)
+		s.onCell(s.rows, j, r.whole, r.anywhere|r.whole, bare)
 	}
+}
+
+// cellResult is what a cell's text matched: kinds as the whole cell
+// (contextual rules included) and anywhere in it, and whether it holds a
+// space.
+type cellResult struct {
+	whole, anywhere kindSet
+	spaced          bool
+}
+
+// classify runs the detectors on a cell of column c. The result depends
+// only on the text and the column's header, which is what lets
+// resultCache reuse it.
+func (s *scanner) classify(c *columnScan, b []byte) cellResult {
+	var r cellResult
+	ms := s.f.find(b, s.ms[:0])
+	s.ms = ms
+	r.spaced = s.f.feat&fSpace != 0 && (len(b) <= shortText || bytes.IndexByte(b, ' ') >= 0)
+	for _, m := range ms {
+		r.anywhere.add(m.kind)
+	}
+	if len(ms) == 1 && ms[0].start == 0 && int(ms[0].end) == len(b) {
+		r.whole.add(ms[0].kind)
+		r.whole.add(ms[0].alt)
+	}
+	if isUpper(b[0]) && !r.whole.has(kName) && nameCell(b) {
+		r.whole.add(kName)
+	}
+	if c.hint != 0 {
+		if c.hint&hintName != 0 && !r.whole.has(kName) && capWords(b) {
+			r.whole.add(kName)
+		}
+		if c.hint&hintDOB != 0 {
+			if _, ok := parseDateCell(b); ok {
+				r.whole.add(kDOB)
+			}
+		}
+		if c.hint&hintPostcode != 0 && zipCell(b) {
+			r.whole.add(kPostcode)
+		}
+		if c.hint&hintMRN != 0 && idCell(b) {
+			r.whole.add(kMRN)
+		}
+	}
+	return r
+}
+
+// resultCache remembers the results of a column's recent short values, so
+// that a column of few distinct values (sex, a diagnosis code, a ward) is
+// searched once per value, not once per row. It is direct-mapped by a hash
+// of the text and exact (a hit compares the text). A column whose values
+// rarely repeat turns it off after cacheTrial lookups, to save the hashing.
+type resultCache struct {
+	off     bool
+	lookups int
+	hits    int
+	slots   [cacheSlots]cacheSlot
+}
+
+type cacheSlot struct {
+	n   uint8 // the text's length; 0 for an empty slot
+	key [cacheKeyMax]byte
+	r   cellResult
+}
+
+const (
+	cacheSlots  = 64
+	cacheKeyMax = 40
+	cacheTrial  = 2048
+)
+
+func (rc *resultCache) lookup(b []byte, compute func() cellResult) cellResult {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &rc.slots[h%cacheSlots]
+	rc.lookups++
+	if int(slot.n) == len(b) && string(slot.key[:slot.n]) == string(b) {
+		rc.hits++
+		return slot.r
+	}
+	if rc.lookups == cacheTrial && rc.hits*4 < rc.lookups {
+		rc.off = true
+	}
+	r := compute()
+	slot.n = uint8(len(b))
+	copy(slot.key[:], b)
+	slot.r = r
+	return r
 }
 
 // Free text is recognised by the values' average length and spaces.

@@ -197,3 +197,26 @@ func TestHeaderHint(t *testing.T) {
 		}
 	}
 }
+
+func TestWordTable(t *testing.T) {
+	for w, f := range nameDict {
+		if got := wordFlags([]byte(w)); got != f && filterable(w) {
+			t.Errorf("wordFlags(%q) = %d, want %d", w, got, f)
+		}
+	}
+	for _, w := range []string{"Smit", "Smiths", "smith", "SMITH", "Zzz", "", "A", "Patient", "Metformin"} {
+		if got := wordFlags([]byte(w)); got != 0 {
+			t.Errorf("wordFlags(%q) = %d, want 0", w, got)
+		}
+	}
+	if lookupName([]byte("SMITH")) != nameSurname || lookupName([]byte("O'BRIEN")) != nameSurname {
+		t.Error("capitals are not looked up in their capitalised form")
+	}
+}
+
+// filterable reports whether a dictionary word has the shape wordFlags
+// looks up: a capital, lower-case last letter, 2–15 bytes.
+func filterable(w string) bool {
+	_, ok := filterSlot(w)
+	return ok
+}

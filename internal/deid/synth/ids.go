@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -231,8 +232,8 @@ func (g *Generator) cardDigits() []byte {
 		prefix = "4"
 	case 2:
 		prefix = "5" + string(byte('1'+g.r.IntN(5)))
-	case 3:
-		prefix = "2" + string(byte('2'+g.r.IntN(5))) + "1"
+	case 3: // Mastercard's 2-series: 2221–2720
+		prefix = strconv.Itoa(2221 + g.r.IntN(500))
 	case 4:
 		prefix, n = []string{"34", "37"}[g.r.IntN(2)], 15
 	default:
