@@ -3,11 +3,16 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/airlock"
+	"github.com/enclave-ml/enclave/internal/notify"
+	"github.com/enclave-ml/enclave/internal/outbox"
 	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/scanner/clamdtest"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
@@ -355,6 +360,74 @@ func TestAirlockScannerOutage(t *testing.T) {
 		sealAudit(t, db)
 		if n := countRows(t, db, `SELECT COUNT(*) FROM audit_events WHERE action = 'airlock.scanner.recovered'`); n != 1 {
 			t.Fatalf("%d recoveries recorded, want 1", n)
+		}
+	})
+}
+
+// TestAirlockNotifications: every transition reaches the webhook through
+// the outbox, and email goes to whoever acts next — the reviewers when a
+// request is ready for review, the requester when it is decided.
+func TestAirlockNotifications(t *testing.T) {
+	clamd := clamdtest.Start(t)
+	var mu sync.Mutex
+	var hooks []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n notify.Notification
+		json.NewDecoder(r.Body).Decode(&n)
+		mu.Lock()
+		hooks = append(hooks, n.Event)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		mu.Lock()
+		hooks = nil
+		mu.Unlock()
+		e := newEnvConfig(t, db, func(c *config.Config) {
+			c.Airlock.Clamd = clamd.Addr
+			c.Notifications.WebhookURL = hook.URL
+			c.Notifications.SMTP.Addr = "127.0.0.1:1" // queued only: delivery is the notify package's, tested there
+		})
+		e.must(e.do("POST", "/api/v1/zones", `{"name":"eu","region":"eu-west"}`, nil), 201)
+		e.must(e.do("POST", "/api/v1/zones/eu/projects", `{"name":"onc","owner":"dr-a","cost_center":"cc1"}`, nil), 201)
+		owner, _ := e.enrolledUser("olga", "keeper of the cohort 42")
+		rev, _ := e.enrolledUser("rita", "reviewer of all things")
+		e.must(e.do("PATCH", "/api/v1/users/olga", `{"email":"olga@example.org"}`, nil), 200)
+		e.must(e.do("PATCH", "/api/v1/users/rita", `{"email":"rita@example.org"}`, nil), 200)
+		e.grantRole("olga", "data-owner", "/zones/eu/projects/onc")
+		e.grantRole("rita", "airlock-reviewer", "/zones/eu/projects/onc")
+		const base = "/api/v1/zones/eu/projects/onc/airlock/imports"
+		var r airlock.Request
+		e.mustJSON(e.do("POST", base, `{"title":"t","justification":"j","classification":"internal","target":"t"}`, bearer(owner)), 201, &r)
+		e.must(e.do("PUT", base+"/"+r.ID+"/files/a.txt", "hello", bearer(owner)), 201)
+		e.must(e.do("POST", base+"/"+r.ID+"/submit", "", bearer(owner)), 200)
+		e.drain()
+		e.must(e.do("POST", base+"/"+r.ID+"/approve", "", bearer(rev)), 200)
+		e.drain()
+		store := &sqlstore.OutboxStore{DB: db}
+		d := &outbox.Dispatcher{Store: store, Clock: e.clock.Now, Owner: "test", Receivers: e.svc.Receivers}
+		if _, err := d.DispatchOnce(context.Background(), notify.TopicWebhook); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := strings.Join(hooks, ",")
+		mu.Unlock()
+		want := "airlock.request.submitted,airlock.request.in_review,airlock.request.approval_in_progress,airlock.request.approved"
+		if got != want {
+			t.Fatalf("webhook events %s, want %s", got, want)
+		}
+		msgs, err := store.PendingMessages(context.Background(), notify.TopicEmail, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mails []string
+		for _, m := range msgs {
+			var n notify.Notification
+			json.Unmarshal(m.Payload, &n)
+			mails = append(mails, n.Event+"→"+strings.Join(n.Recipients, "+"))
+		}
+		if g, w := strings.Join(mails, ","), "airlock.request.in_review→rita@example.org,airlock.request.approved→olga@example.org"; g != w {
+			t.Fatalf("emails %s, want %s", g, w)
 		}
 	})
 }
