@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/airlock"
+	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/notify"
 	"github.com/enclave-ml/enclave/internal/outbox"
-	"github.com/enclave-ml/enclave/internal/config"
 	"github.com/enclave-ml/enclave/internal/scanner/clamdtest"
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
