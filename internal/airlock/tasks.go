@@ -206,11 +206,11 @@ func (s *Service) deidReport(ctx context.Context, d *catalog.Dataset, r *Request
 	var rep *deid.Report
 	var err error
 	if f.Format == "parquet" {
-		rd, oerr := s.Catalog.OpenStagedAt(ctx, d, f.Path)
+		ra, size, oerr := s.Catalog.OpenStagedAt(ctx, d, f.Path)
 		if oerr != nil {
 			err = oerr
 		} else {
-			rep, err = deid.ScanParquet(ctx, readerAt{ctx: ctx, r: rd}, rd.Size(), opts)
+			rep, err = deid.ScanParquet(ctx, ra, size, opts)
 		}
 	} else {
 		var rc io.ReadCloser
@@ -409,24 +409,3 @@ func (s *Service) move(ctx context.Context, r *Request, to State, area catalog.A
 }
 
 var errStale = errors.New("airlock: the request moved on meanwhile")
-
-// readerAt adapts an object reader to io.ReaderAt for Parquet.
-type readerAt struct {
-	ctx context.Context
-	r   interface {
-		ReadRange(ctx context.Context, offset, length int64) (io.ReadCloser, error)
-	}
-}
-
-func (a readerAt) ReadAt(p []byte, off int64) (int, error) {
-	rc, err := a.r.ReadRange(a.ctx, off, int64(len(p)))
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	n, err := io.ReadFull(rc, p)
-	if err == io.ErrUnexpectedEOF {
-		err = io.EOF
-	}
-	return n, err
-}

@@ -317,13 +317,19 @@ func (s *Service) OpenStaged(ctx context.Context, d *Dataset, filePath string) (
 	return f, rc, nil
 }
 
-// OpenStagedAt opens a file of an airlock dataset for random access (Parquet).
-func (s *Service) OpenStagedAt(ctx context.Context, d *Dataset, filePath string) (*objects.Reader, error) {
+// OpenStagedAt opens a file of an airlock dataset for random access
+// (Parquet), decrypting only the segments each read needs; it returns the
+// reader and the file's size.
+func (s *Service) OpenStagedAt(ctx context.Context, d *Dataset, filePath string) (io.ReaderAt, int64, error) {
 	_, o, err := s.stagedFile(ctx, d, filePath)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return s.Objects.Open(ctx, o)
+	r, err := s.Objects.Open(ctx, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	return objectReaderAt{ctx: ctx, r: r}, r.Size(), nil
 }
 
 // Move is a prepared move of files from a staging version to another

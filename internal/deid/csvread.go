@@ -57,8 +57,6 @@ const (
 	csvBufSize  = 1 << 20
 )
 
-// csvDelimiters are the delimiters detection chooses from, as tabular's.
-var csvDelimiters = []byte{',', ';', '\t', '|'}
 
 // newCSVReader reads the header of r and returns a reader positioned on
 // the first record after it, and the header's column names.
@@ -423,81 +421,10 @@ func (c *csvReader) finish(consumed int) int {
 	return consumed
 }
 
-// detectDelimiter mirrors tabular's detection: of the candidates that
-// split the header at least once and every following record (of the first
-// 20 whole records) the same number of times, the one splitting the header
-// most, earlier candidates winning ties; without one, the candidate most
-// frequent in the header, or ','. cut says head is a prefix of the file.
+// detectDelimiter picks the delimiter as tabular's readers do; cut says
+// head is a prefix of the file.
 func detectDelimiter(head []byte, cut bool) byte {
-	if cut {
-		if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
-			head = head[:i+1]
-		}
-	}
-	var counts [][4]int
-	var cur [4]int
-	inQuotes, any := false, false
-scan:
-	for _, b := range head {
-		switch {
-		case b == '"':
-			inQuotes = !inQuotes
-		case inQuotes:
-		case b == '\n':
-			if any {
-				counts = append(counts, cur)
-			}
-			cur, any = [4]int{}, false
-			if len(counts) == 20 {
-				break scan
-			}
-			continue
-		case b == '\r':
-			continue
-		default:
-			for i, d := range csvDelimiters {
-				if b == d {
-					cur[i]++
-				}
-			}
-		}
-		any = true
-	}
-	if any && len(counts) < 20 {
-		counts = append(counts, cur)
-	}
-	if len(counts) == 0 {
-		return ','
-	}
-	best, bestCount := -1, 0
-	for i := range csvDelimiters {
-		h := counts[0][i]
-		if h == 0 {
-			continue
-		}
-		same := true
-		for _, c := range counts[1:] {
-			if c[i] != h {
-				same = false
-				break
-			}
-		}
-		if same && h > bestCount {
-			best, bestCount = i, h
-		}
-	}
-	if best >= 0 {
-		return csvDelimiters[best]
-	}
-	for i := range csvDelimiters {
-		if counts[0][i] > bestCount {
-			best, bestCount = i, counts[0][i]
-		}
-	}
-	if best >= 0 {
-		return csvDelimiters[best]
-	}
-	return ','
+	return byte(tabular.DetectDelimiter(head, cut))
 }
 
 // nullSet matches the null tokens, as tabular's readers do: a bitmap of

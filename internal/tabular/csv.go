@@ -264,9 +264,21 @@ func validDelimiter(r rune) bool {
 // returns the candidate most frequent in the header, or ',' for a file of
 // one column, and the reader reports the first ragged row.
 func detectDelimiter(head []byte) (delim rune, consistent bool) {
-	// Only whole records count: drop a last line cut off by the sample
-	// size (a short head is the whole file and has no cut).
-	if len(head) >= sniffBytes {
+	// A short head is the whole file and has no cut.
+	return detectDelimiterIn(head, len(head) >= sniffBytes)
+}
+
+// DetectDelimiter picks the delimiter of a CSV file from its first bytes
+// as the readers of this package do; cut says head is only a prefix of
+// the file, so that its last, possibly partial, line is not counted.
+func DetectDelimiter(head []byte, cut bool) rune {
+	d, _ := detectDelimiterIn(head, cut)
+	return d
+}
+
+func detectDelimiterIn(head []byte, cut bool) (delim rune, consistent bool) {
+	// Only whole records count: drop a last line cut off by the sample size.
+	if cut {
 		if i := bytes.LastIndexByte(head, '\n'); i >= 0 {
 			head = head[:i+1]
 		}
