@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/enclave-ml/enclave/internal/sqlstore"
 	"github.com/enclave-ml/enclave/internal/storetest"
 	"github.com/enclave-ml/enclave/internal/workqueue"
+	"github.com/parquet-go/parquet-go"
 )
 
 // drain runs the work queue's due tasks until none is left.
@@ -196,6 +198,7 @@ func TestAirlock(t *testing.T) {
 		e.must(e.do("POST", "/api/v1/zones/eu/projects/onc/datasets/results/versions", "", asOwner), 201)
 		e.must(e.do("PUT", "/api/v1/zones/eu/projects/onc/datasets/results/versions/1/files/out/table.csv", patients, asOwner), 201)
 		e.must(e.do("PUT", "/api/v1/zones/eu/projects/onc/datasets/results/versions/1/files/out/summary.txt", "mean age 46", asOwner), 201)
+		e.must(e.do("PUT", "/api/v1/zones/eu/projects/onc/datasets/results/versions/1/files/out/table.parquet", patientsParquet(t), asOwner), 201)
 		e.must(e.do("POST", "/api/v1/zones/eu/projects/onc/datasets/results/versions/1/commit", "", asOwner), 200)
 		var exp airlock.Request
 		e.mustJSON(e.do("POST", base+"/exports", `{"title":"figures","justification":"paper","labels":{"zip":"quasi-identifier","age":"quasi-identifier","sex":"quasi-identifier","diagnosis":"sensitive-attribute"}}`, asSci), 201, &exp)
@@ -208,20 +211,22 @@ func TestAirlock(t *testing.T) {
 			{name: "only workspace data is exported", method: "POST", path: out + "/files", header: asSci, body: `{"dataset":"cohort","version":1}`,
 				status: 400, code: "invalid_argument", field: "dataset"},
 			{name: "add a directory of a workspace version", method: "POST", path: out + "/files", header: asSci, body: `{"dataset":"results","version":1,"dir":"out"}`,
-				status: 201, contain: []string{"out/table.csv", "out/summary.txt"}, events: []string{"dataset.copy"}},
+				status: 201, contain: []string{"out/table.csv", "out/summary.txt", "out/table.parquet"}, events: []string{"dataset.copy"}},
 			{name: "take one out", method: "DELETE", path: out + "/files/out/summary.txt", header: asSci, status: 204, events: []string{"dataset.file.delete"}},
 			{name: "submit the export", method: "POST", path: out + "/submit", header: asSci, status: 200,
 				events: []string{"dataset.version.commit", "airlock.request.submitted"}},
 		})
 		e.drain()
 		got = e.request(out, asRev)
-		if got.State != airlock.InReview || len(got.Checks.Deid) != 1 || got.Checks.Deid[0].Report == nil {
+		if got.State != airlock.InReview || len(got.Checks.Deid) != 2 {
 			t.Fatalf("export checks: %s %+v", got.State, got.Checks)
 		}
-		rep := got.Checks.Deid[0].Report
-		if !rep.IdentifiersFound || rep.KAnonymity == nil || rep.KAnonymity.K != 1 {
-			raw, _ := json.Marshal(rep)
-			t.Fatalf("the de-identification report: %s", raw)
+		for _, tr := range got.Checks.Deid { // the CSV and the Parquet table, read through the encrypted object
+			rep := tr.Report
+			if rep == nil || !rep.IdentifiersFound || rep.KAnonymity == nil || rep.KAnonymity.K != 1 {
+				raw, _ := json.Marshal(tr)
+				t.Fatalf("the de-identification report of %s: %s", tr.Path, raw)
+			}
 		}
 		raw, _ := json.Marshal(got)
 		if strings.Contains(string(raw), "943 476 5919") || strings.Contains(string(raw), "alice@example.org") {
@@ -250,9 +255,15 @@ func TestAirlock(t *testing.T) {
 				status: 200, contain: []string{"Carol White"}, events: []string{"airlock.download"}},
 			{name: "another person cannot use the link", method: "GET", path: link.URL + "/out/table.csv", header: asRev, status: 403, code: "permission_denied"},
 			{name: "a made-up link finds nothing", method: "GET", path: base + "/downloads/encdl_nope/out/table.csv", header: asSci, status: 404, code: "not_found"},
+		})
+		e.clock.Add(airlock.DefaultLinkTTL + time.Second)
+		steps(t, e, "expiry", []scenario{
+			{name: "an expired link is refused", method: "GET", path: link.URL + "/out/table.csv", header: asSci, status: 409, code: "failed_precondition",
+				contain: []string{"expired"}},
 			{name: "revoke the export", method: "POST", path: out + "/revoke", header: asRev, body: `{"comment":"too detailed"}`, status: 200,
 				contain: []string{`"state":"revoked"`}, events: []string{"airlock.request.revoked"}},
-			{name: "a revoked export is not downloaded", method: "GET", path: link.URL + "/out/table.csv", header: asSci, status: 409, code: "failed_precondition"},
+			{name: "a revoked export is not downloaded", method: "GET", path: link.URL + "/out/table.csv", header: asSci, status: 409, code: "failed_precondition",
+				contain: []string{"revoked"}},
 		})
 
 		// Rejection and cancellation delete the files; two approvers when asked.
@@ -290,6 +301,21 @@ func TestAirlock(t *testing.T) {
 			{name: "a cancelled request stays cancelled", method: "POST", path: base + "/imports/" + draft.ID + "/submit", header: asOwner, status: 409, code: "failed_precondition"},
 			{name: "another project's request is not found", method: "GET", path: "/api/v1/zones/eu/projects/other/airlock/imports/" + draft.ID, status: 404, code: "not_found"},
 		})
+		// Where the project lets clean imports through, no reviewer is asked.
+		e.must(e.do("PUT", base+"/settings", `{"approvals_required":1,"import_review":false}`, nil), 200)
+		var direct airlock.Request
+		e.mustJSON(e.do("POST", base+"/imports", `{"title":"feed","justification":"nightly","classification":"internal","target":"feed"}`, asOwner), 201, &direct)
+		e.must(e.do("PUT", base+"/imports/"+direct.ID+"/files/day.csv", "a,b\n1,2\n", asOwner), 201)
+		e.must(e.do("POST", base+"/imports/"+direct.ID+"/submit", "", asOwner), 200)
+		e.drain()
+		got = e.request(base+"/imports/"+direct.ID, asOwner)
+		if got.State != airlock.Approved || len(got.Reviews) != 0 || got.Result == nil || got.Result.Dataset != "feed" {
+			t.Fatalf("an import needing no review: %s %+v", got.State, got.Result)
+		}
+		if h := got.History; len(h) < 3 || h[2].Action != "scanned-no-review" {
+			t.Fatalf("history: %+v", h)
+		}
+
 		// Reviewers see the requester's earlier exports.
 		four := e.newExport(base, asSci, "four")
 		e.drain()
@@ -430,4 +456,23 @@ func TestAirlockNotifications(t *testing.T) {
 			t.Fatalf("emails %s, want %s", g, w)
 		}
 	})
+}
+
+// patientsParquet is a small Parquet table with NHS numbers and
+// quasi-identifiers.
+func patientsParquet(t *testing.T) string {
+	t.Helper()
+	type row struct {
+		NHS       string `parquet:"nhs_number"`
+		Zip       string `parquet:"zip"`
+		Age       int64  `parquet:"age"`
+		Sex       string `parquet:"sex"`
+		Diagnosis string `parquet:"diagnosis"`
+	}
+	var b bytes.Buffer
+	if err := parquet.Write(&b, []row{{"943 476 5919", "02139", 34, "F", "asthma"}, {"401 023 2137", "02139", 34, "F", "flu"},
+		{"434 765 9219", "02140", 71, "M", "asthma"}}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
