@@ -205,6 +205,37 @@ func TestAirlockThroughBinary(t *testing.T) {
 			checkExport(t, sam, r, table)
 		})
 	}
+	// The same for a move of part of a request's files: malware to quarantine.
+	mixed := filepath.Join(dir, "mixed")
+	os.MkdirAll(mixed, 0o700)
+	os.WriteFile(filepath.Join(mixed, "eicar.com"), []byte(clamdtest.EICAR), 0o600)
+	os.WriteFile(filepath.Join(mixed, "notes.txt"), []byte("clean"), 0o600)
+	for _, fp := range []string{"airlock.move.copied", "airlock.move.committed", "airlock.move.finished"} {
+		t.Run("quarantine/"+fp, func(t *testing.T) {
+			s.stop(t, syscall.SIGTERM)
+			s = startServerEnv(outer, []string{"ENCLAVE_FAILPOINTS=" + fp}, args...)
+			req := id(olga.ok(append([]string{"airlock", "import", mixed, "--title", "mixed", "--justification", "x",
+				"--classification", "internal", "--target", "mixed", "--submit", "-o", "json"}, p...)...))
+			select {
+			case <-s.done:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the server never reached failpoint %s", fp)
+			}
+			s = startServer(outer, args...)
+			r := await(t, olga, req, airlock.BlockedByScan)
+			if r.Result == nil || r.Result.Area != "quarantine" {
+				t.Fatalf("quarantine: %+v", r.Result)
+			}
+			var versions []struct {
+				State     string `json:"state"`
+				FileCount int    `json:"file_count"`
+			}
+			json.Unmarshal([]byte(olga.ok(append([]string{"data", "versions", r.Result.Dataset, "-o", "json"}, p...)...)), &versions)
+			if len(versions) != 1 || versions[0].FileCount != 1 {
+				t.Fatalf("quarantine holds %+v, want the one infected file once", versions)
+			}
+		})
+	}
 	// After the sweeper has run, every blob belongs to exactly one live file.
 	s.stop(t, syscall.SIGTERM)
 	time.Sleep(1500 * time.Millisecond)
