@@ -11,7 +11,7 @@ import (
 )
 
 // domainPackages hold the rules; they import no transport, no SQL and no adapter.
-var domainPackages = []string{"enclave", "access", "audit", "identity", "zone", "workqueue", "outbox", "idempotency", "siem", "objects", "catalog", "tabular", "policy"}
+var domainPackages = []string{"enclave", "access", "audit", "identity", "zone", "workqueue", "outbox", "idempotency", "siem", "objects", "catalog", "tabular", "policy", "airlock", "deid", "scanner", "tracking", "registry"}
 
 var forbiddenInDomain = []string{"net/http", "database/sql",
 	"github.com/enclave-ml/enclave/internal/api", "github.com/enclave-ml/enclave/internal/sqlstore",

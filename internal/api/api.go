@@ -20,7 +20,9 @@ import (
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/policy"
+	"github.com/enclave-ml/enclave/internal/registry"
 	"github.com/enclave-ml/enclave/internal/siem"
+	"github.com/enclave-ml/enclave/internal/tracking"
 	"github.com/enclave-ml/enclave/internal/workqueue"
 	"github.com/enclave-ml/enclave/internal/zone"
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,16 +33,22 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Server holds the services the API exposes.
 type Server struct {
-	Zones       *zone.Service
-	Identity    *identity.Service
-	Queue       *workqueue.Queue
-	Access      *access.Service
-	Audit       *audit.Reader
-	Sinks       *siem.Service
-	Catalog     *catalog.Service
-	Objects     *objects.Service
-	Policy      *policy.Service
-	Airlock     *airlock.Service
+	Zones    *zone.Service
+	Identity *identity.Service
+	Queue    *workqueue.Queue
+	Access   *access.Service
+	Audit    *audit.Reader
+	Sinks    *siem.Service
+	Catalog  *catalog.Service
+	Objects  *objects.Service
+	Policy   *policy.Service
+	Airlock  *airlock.Service
+	Tracking *tracking.Service
+	Models   *registry.Service
+	// Mounts are other transports served beside this API, by path prefix
+	// (the MLflow-compatible API under /mlflow/): they share request IDs,
+	// logs, metrics and panic recovery.
+	Mounts      map[string]http.Handler
 	Authorizer  access.Authorizer
 	Idempotency idempotency.Store
 	// WriteGate, when set, is asked before every mutating request; an error
@@ -75,6 +83,9 @@ func (s *Server) Handler() http.Handler {
 	for pattern, rs := range groupByPattern(s.routes()) {
 		mux.Handle(pattern, s.dispatch(pattern, rs))
 	}
+	for prefix, h := range s.Mounts {
+		mux.Handle(prefix, s.mounted(prefix, h))
+	}
 	mux.Handle("/", s.notFound())
 	return s.observe(mux)
 }
@@ -93,3 +104,14 @@ func routeOf(ctx context.Context) *routeInfo {
 }
 
 const requestTimeout = 60 * time.Second
+
+// mounted serves a mounted transport, naming its prefix as the route in
+// logs and metrics.
+func (s *Server) mounted(prefix string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ri := routeOf(r.Context()); ri != nil {
+			ri.pattern = prefix + "…"
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -23,6 +23,9 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/airlock"
+	"github.com/enclave-ml/enclave/internal/mlflowapi"
+	"github.com/enclave-ml/enclave/internal/registry"
+	"github.com/enclave-ml/enclave/internal/tracking"
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/buckets"
@@ -96,6 +99,10 @@ type Services struct {
 	Policy *policy.Service
 	// Airlock moves data into and out of projects.
 	Airlock *airlock.Service
+	// Tracking and Registry are experiment tracking and the model
+	// registry, served by the MLflow-compatible API.
+	Tracking *tracking.Service
+	Registry *registry.Service
 	// configErr is a configuration error found while wiring the services.
 	configErr error
 }
@@ -126,6 +133,7 @@ func NewServices(db *sqlstore.DB, clock enclave.Clock, cfg config.Config) *Servi
 	svc.Zones.OnScopeDelete = append(svc.Zones.OnScopeDelete, svc.Access.ScopeDeleted)
 	newDataServices(svc, db, clock, cfg)
 	newPolicyService(svc, db, clock)
+	newTrackingServices(svc, db, clock, cfg)
 	if err := newAirlockService(svc, db, clock, cfg); err != nil {
 		svc.configErr = err
 	} else {
@@ -140,7 +148,8 @@ func (s *Services) API(db *sqlstore.DB) *api.Server {
 	return &api.Server{Zones: s.Zones, Identity: s.Identity, Queue: s.Queue, Access: s.Access, Authorizer: s.Access,
 		Audit: s.AuditReader, Idempotency: &sqlstore.IdempotencyStore{DB: db}, Ready: db.Ping, Clock: s.Zones.Clock,
 		Sinks: s.Sinks, WriteGate: api.FailClosedGate(s.Sinks.WriteGate), Catalog: s.Catalog, Objects: s.Objects, Policy: s.Policy,
-		Airlock: s.Airlock}
+		Airlock: s.Airlock, Tracking: s.Tracking, Models: s.Registry,
+		Mounts: map[string]http.Handler{mlflowapi.Prefix: s.MLflow().Handler()}}
 }
 
 // OpenDatabase opens the configured database within its start-up timeout,
@@ -220,6 +229,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(m.DB.SQL, "enclave"), m.Services.Sinks)
 	srv := m.Services.API(m.DB)
+	ml := m.Services.MLflow()
+	ml.Logger, ml.Version = m.Logger, m.Version
+	srv.Mounts[mlflowapi.Prefix] = ml.Handler()
 	srv.Logger, srv.Registry, srv.MaxBodyBytes, srv.Clock, srv.Version = m.Logger, reg, cfg.HTTP.MaxBodyBytes, m.Clock, m.Version
 	m.httpServer = &http.Server{
 		Handler:           srv.Handler(),

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"context"
+
+	"github.com/enclave-ml/enclave/internal/access"
+	"github.com/enclave-ml/enclave/internal/config"
+	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/mlflowapi"
+	"github.com/enclave-ml/enclave/internal/registry"
+	"github.com/enclave-ml/enclave/internal/sqlstore"
+	"github.com/enclave-ml/enclave/internal/tracking"
+	"github.com/enclave-ml/enclave/internal/zone"
+)
+
+// newTrackingServices wires experiment tracking and the model registry;
+// artifacts go to the project's storage location under its key, like its
+// datasets, and count against the same quota.
+func newTrackingServices(svc *Services, db *sqlstore.DB, clock enclave.Clock, cfg config.Config) {
+	store := &sqlstore.TrackingStore{DB: db}
+	svc.Tracking = &tracking.Service{Store: store, Zones: svc.Zones, Catalog: svc.Catalog, Objects: svc.Objects,
+		Placement: svc.Catalog.Placement, Quota: svc.Catalog.Quota, Tx: db, Audit: svc.Audit, Admission: svc.Policy, Clock: clock,
+		Authorize: func(ctx context.Context, perm, scope string) error {
+			return svc.Access.Authorize(ctx, access.Permission(perm), access.Scope(scope))
+		},
+		DatasetVersion: store.DatasetVersionRef}
+	svc.Registry = &registry.Service{Store: &sqlstore.RegistryStore{DB: db}, Tracking: svc.Tracking, Tx: db, Audit: svc.Audit,
+		Admission: svc.Policy, Clock: clock}
+	for _, c := range []zone.ChildCounter{
+		{Kind: "experiments", Count: func(ctx context.Context, p *zone.Project) (int, error) { return store.CountExperiments(ctx, p.ID) }},
+		{Kind: "registered models", Count: func(ctx context.Context, p *zone.Project) (int, error) {
+			return (&sqlstore.RegistryStore{DB: db}).CountModels(ctx, p.ID)
+		}},
+	} {
+		svc.Zones.ProjectChildren = append(svc.Zones.ProjectChildren, c)
+	}
+}
+
+// MLflow returns the MLflow-compatible API over these services.
+func (s *Services) MLflow() *mlflowapi.Server {
+	return &mlflowapi.Server{Tracking: s.Tracking, Registry: s.Registry, Identity: s.Identity, Authorizer: s.Access,
+		Audit: s.AuditReader, WriteGate: s.Sinks.WriteGate}
+}
