@@ -80,6 +80,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.policyRoutes()...)
 	rs = append(rs, s.airlockRoutes()...)
 	rs = append(rs, s.deidRoutes()...)
+	rs = append(rs, s.trackingRoutes()...)
 	return rs
 }
 

@@ -57,7 +57,6 @@ const (
 	csvBufSize  = 1 << 20
 )
 
-
 // newCSVReader reads the header of r and returns a reader positioned on
 // the first record after it, and the header's column names.
 func newCSVReader(r io.Reader, limits tabular.Limits) (*csvReader, []string, error) {

@@ -990,7 +990,7 @@ func (s *Server) searchLoggedModels(c *call) error {
 		MaxResults    i64  `json:"max_results"`
 		PageToken     str  `json:"page_token"`
 		OrderBy       []struct {
-			FieldName str     `json:"field_name"`
+			FieldName str      `json:"field_name"`
 			Ascending *boolean `json:"ascending"`
 		} `json:"order_by"`
 	}

@@ -43,17 +43,17 @@ const (
 
 // Model is a registered model.
 type Model struct {
-	ID              string         `json:"id"`
-	ProjectID       string         `json:"-"`
-	Zone            string         `json:"zone"`
-	Project         string         `json:"project"`
-	Name            string         `json:"name"`
-	Description     string         `json:"description"`
-	CreationTime    int64          `json:"creation_timestamp"`
-	LastUpdatedTime int64          `json:"last_updated_timestamp"`
-	CreatedBy       string         `json:"user_id"`
+	ID              string            `json:"id"`
+	ProjectID       string            `json:"-"`
+	Zone            string            `json:"zone"`
+	Project         string            `json:"project"`
+	Name            string            `json:"name"`
+	Description     string            `json:"description"`
+	CreationTime    int64             `json:"creation_timestamp"`
+	LastUpdatedTime int64             `json:"last_updated_timestamp"`
+	CreatedBy       string            `json:"user_id"`
 	Tags            []tracking.KeyVal `json:"tags"`
-	Aliases         []Alias        `json:"aliases"`
+	Aliases         []Alias           `json:"aliases"`
 	// Latest are the latest version in each stage.
 	Latest []*Version `json:"latest_versions"`
 }

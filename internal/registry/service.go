@@ -760,6 +760,9 @@ type Lineage struct {
 	Experiment  *tracking.Experiment    `json:"experiment,omitempty"`
 	Run         *tracking.Run           `json:"run,omitempty"`
 	Datasets    []tracking.DatasetInput `json:"datasets"`
+	// RunHidden says the caller may read models but not experiments: the
+	// run, its experiment and its datasets are left out.
+	RunHidden bool `json:"run_hidden,omitempty"`
 }
 
 // Lineage follows a version back to its run and the run's datasets.
@@ -777,6 +780,11 @@ func (s *Service) Lineage(ctx context.Context, zoneName, project, name string, n
 			}
 		}
 		if v.RunID == "" {
+			out = l
+			return nil
+		}
+		if s.Tracking.Authorize(ctx, tracking.PermRead, tracking.Scope(p)) != nil {
+			l.RunHidden = true
 			out = l
 			return nil
 		}

@@ -23,9 +23,6 @@ import (
 
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/airlock"
-	"github.com/enclave-ml/enclave/internal/mlflowapi"
-	"github.com/enclave-ml/enclave/internal/registry"
-	"github.com/enclave-ml/enclave/internal/tracking"
 	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/buckets"
@@ -34,16 +31,19 @@ import (
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/identity"
 	"github.com/enclave-ml/enclave/internal/localca"
+	"github.com/enclave-ml/enclave/internal/mlflowapi"
 	"github.com/enclave-ml/enclave/internal/objects"
 	"github.com/enclave-ml/enclave/internal/outbox"
 	"github.com/enclave-ml/enclave/internal/policy"
 	_ "github.com/enclave-ml/enclave/internal/postgres" // registers postgres://
+	"github.com/enclave-ml/enclave/internal/registry"
 	"github.com/enclave-ml/enclave/internal/siem"
 	_ "github.com/enclave-ml/enclave/internal/siem/file"    // registers file sinks
 	_ "github.com/enclave-ml/enclave/internal/siem/syslog"  // registers syslog sinks
 	_ "github.com/enclave-ml/enclave/internal/siem/webhook" // registers webhook sinks
 	_ "github.com/enclave-ml/enclave/internal/sqlite"       // registers sqlite:
 	"github.com/enclave-ml/enclave/internal/sqlstore"
+	"github.com/enclave-ml/enclave/internal/tracking"
 	"github.com/enclave-ml/enclave/internal/workqueue"
 	"github.com/enclave-ml/enclave/internal/zone"
 	"github.com/prometheus/client_golang/prometheus"

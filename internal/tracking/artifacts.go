@@ -522,4 +522,3 @@ func (s *Service) AbortMultipart(ctx context.Context, root *ArtifactRoot, rel, i
 		return s.record(ctx, root.Project, "tracking.artifact.upload.abort", root.kind(), root.ID(), map[string]any{"path": rel, "upload": u.ID})
 	})
 }
-

@@ -116,11 +116,12 @@ type KeyVal struct {
 
 // Metric is one logged value of a metric.
 type Metric struct {
-	Key       string  `json:"key"`
-	Value     float64 `json:"value"`
-	IsNaN     bool    `json:"-"`
-	Timestamp int64   `json:"timestamp"`
-	Step      int64   `json:"step"`
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+	// IsNaN marks a NaN, stored (and in Value) as 0.
+	IsNaN     bool  `json:"is_nan,omitempty"`
+	Timestamp int64 `json:"timestamp"`
+	Step      int64 `json:"step"`
 	// ModelID, DatasetName and DatasetDigest link the value to a logged
 	// model and a dataset (MLflow 3); all optional.
 	ModelID       string `json:"model_id,omitempty"`
