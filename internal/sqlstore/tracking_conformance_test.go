@@ -21,7 +21,7 @@ import (
 )
 
 // trackingProjects creates a zone with two projects, p1 and p2.
-func trackingProjects(t *testing.T, db *sqlstore.DB) {
+func trackingProjects(t testing.TB, db *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	zs := &sqlstore.ZoneStore{DB: db}
