@@ -63,6 +63,11 @@ export ENCLAVE_TEST_RSYSLOGD=/usr/sbin/rsyslogd
 . scripts/clamd.sh
 ensure_clamd
 
+# The official mlflow client and scikit-learn, in a virtual environment made
+# once from PyPI: the MLflow-compatibility tests drive the server with them.
+. scripts/mlflow.sh
+ensure_mlflow
+
 PGDIR=$(mktemp -d /tmp/enclave-pg.XXXXXX)
 run_pg() { "$@"; }
 if [ "$(id -u)" = 0 ]; then

@@ -91,10 +91,17 @@ func jsonKind(k string) string {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	// Encoded first, so that a value JSON cannot carry becomes a 500 and
+	// not a success with an empty body.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // List is the envelope of every list response.

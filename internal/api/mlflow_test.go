@@ -157,6 +157,10 @@ func TestMLflow(t *testing.T) {
 				t.Errorf("run lacks %s: %s", want, r.body)
 			}
 		}
+		// The native view carries NaN as MLflow's JSON does.
+		if r := m.do("GET", "/api/v1/zones/eu/projects/onc/runs/"+id, "", m.asSci); r.status != 200 || !strings.Contains(string(r.body), `"value":"NaN"`) {
+			t.Fatalf("native run with a NaN metric: %d %s", r.status, r.body)
+		}
 		msg := m.mlErr("POST", "onc", "/api/2.0/mlflow/runs/log-parameter", `{"run_id":"`+id+`","key":"alpha","value":"0.9"}`, m.asSci, 400, "INVALID_PARAMETER_VALUE")
 		if !strings.Contains(msg, "alpha") {
 			t.Errorf("param change message: %s", msg)

@@ -12,6 +12,7 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 
 	"github.com/enclave-ml/enclave/internal/tracking/search"
@@ -128,6 +129,61 @@ type Metric struct {
 	DatasetName   string `json:"dataset_name,omitempty"`
 	DatasetDigest string `json:"dataset_digest,omitempty"`
 	RunID         string `json:"run_id,omitempty"`
+}
+
+// MarshalJSON writes NaN as "NaN" (JSON has no NaN), as MLflow's JSON
+// does; infinities are already stored as the largest finite doubles.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Key           string `json:"key"`
+		Value         any    `json:"value"`
+		IsNaN         bool   `json:"is_nan,omitempty"`
+		Timestamp     int64  `json:"timestamp"`
+		Step          int64  `json:"step"`
+		ModelID       string `json:"model_id,omitempty"`
+		DatasetName   string `json:"dataset_name,omitempty"`
+		DatasetDigest string `json:"dataset_digest,omitempty"`
+		RunID         string `json:"run_id,omitempty"`
+	}{m.Key, m.Value, m.IsNaN, m.Timestamp, m.Step, m.ModelID, m.DatasetName, m.DatasetDigest, m.RunID}
+	switch {
+	case m.IsNaN || math.IsNaN(m.Value):
+		out.Value, out.IsNaN = "NaN", true
+	case math.IsInf(m.Value, 1):
+		out.Value = PosInf
+	case math.IsInf(m.Value, -1):
+		out.Value = NegInf
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (m *Metric) UnmarshalJSON(b []byte) error {
+	var in struct {
+		Key           string          `json:"key"`
+		Value         json.RawMessage `json:"value"`
+		IsNaN         bool            `json:"is_nan"`
+		Timestamp     int64           `json:"timestamp"`
+		Step          int64           `json:"step"`
+		ModelID       string          `json:"model_id"`
+		DatasetName   string          `json:"dataset_name"`
+		DatasetDigest string          `json:"dataset_digest"`
+		RunID         string          `json:"run_id"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*m = Metric{Key: in.Key, IsNaN: in.IsNaN, Timestamp: in.Timestamp, Step: in.Step, ModelID: in.ModelID,
+		DatasetName: in.DatasetName, DatasetDigest: in.DatasetDigest, RunID: in.RunID}
+	switch string(in.Value) {
+	case `"NaN"`:
+		m.Value, m.IsNaN = math.NaN(), true
+	case "", "null":
+	default:
+		if err := json.Unmarshal(in.Value, &m.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RunInfo is a run's identity and state.
