@@ -3,7 +3,11 @@
 // numbers. It runs on SQLite in a temporary directory, and on PostgreSQL
 // too when ENCLAVE_TEST_POSTGRES names a server.
 //
-//	go run ./bench [-n 2000] [-only policy|deid]
+//	go run ./bench [-n 2000] [-only policy|deid|mlflow]
+//
+// The MLflow benchmark (-only mlflow) runs only when asked: it compares
+// Enclave's MLflow-compatible API with MLflow's own tracking server, which
+// scripts/mlflow.sh installs (or ENCLAVE_MLFLOW_PYTHON names).
 package main
 
 import (
@@ -35,15 +39,23 @@ func main() {
 	auditN := flag.Int("audit-n", 5000, "audit records appended per measurement")
 	verifyN := flag.Int("verify-n", 1000000, "audit records verified")
 	dataMB := flag.Int64("data-mb", 1024, "size of the file the data-stream benchmark moves, in MiB")
-	only := flag.String("only", "", "run one benchmark only: policy or deid")
+	only := flag.String("only", "", "run one benchmark only: policy, deid or mlflow")
 	deidMB := flag.Int64("deid-mb", 256, "size of the synthetic patient CSV the de-identification benchmark scans, in MiB")
 	deidRuns := flag.Int("deid-runs", 2, "runs of each de-identification measurement (the best counts)")
+	mlflowRuns := flag.Int("mlflow-runs", 10000, "runs (20 metrics each) in the experiment the MLflow benchmark searches")
+	mlflowFor := flag.Duration("mlflow-log-for", 10*time.Second, "how long the MLflow benchmark's log-batch clients log, on each side")
+	mlflowReps := flag.Int("mlflow-search-reps", 20, "times the MLflow benchmark times each search, on each side")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "enclave-bench-")
 	check(err)
 	defer os.RemoveAll(dir)
 	if *only == "deid" {
 		benchDeid(dir, *deidMB<<20, *deidRuns)
+		return
+	}
+	if *only == "mlflow" {
+		benchMLflow(dir, mlflowOptions{runs: *mlflowRuns, loadClients: 8, logClients: 4, logFor: *mlflowFor,
+			createRuns: 200, searchReps: *mlflowReps, searchFor: time.Minute})
 		return
 	}
 	backends := map[string]string{"sqlite": sqlite.URL(filepath.Join(dir, "bench.db"))}

@@ -166,6 +166,19 @@ func TestMLflow(t *testing.T) {
 			t.Errorf("param change message: %s", msg)
 		}
 
+		// Guardrails judge MLflow's changes too: a deny policy on
+		// registered models refuses the client, and the refusal is audited.
+		m.must(m.do("PUT", "/api/v1/policy/definitions/no-scratch-models",
+			`{"kinds":["registered-model"],"condition":"object.name.startsWith('scratch')","effect":"deny","description":"no scratch models"}`, nil), 201)
+		m.must(m.do("POST", "/api/v1/policy/assignments", `{"name":"scratch","definition":"no-scratch-models","scope":"/zones/eu/projects/onc"}`, nil), 201)
+		r0 := m.ml("POST", "onc", "/api/2.0/mlflow/registered-models/create", `{"name":"scratch-1"}`, withID(m.asSci, "mlpolicy"))
+		if r0.status != 403 || !strings.Contains(string(r0.body), "PERMISSION_DENIED") || !strings.Contains(string(r0.body), "no-scratch-models") {
+			t.Fatalf("policy on a registered model: %d %s", r0.status, r0.body)
+		}
+		if ev := m.events("mlpolicy"); len(ev) != 1 || ev[0] != "policy.deny:denied" {
+			t.Fatalf("policy refusal audit: %v", ev)
+		}
+
 		// Bad input.
 		m.mlOK("POST", "/api/2.0/mlflow/registered-models/create", `{"name":"m"}`, nil)
 		m.mlOK("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"m","source":"runs:/`+id+`/model"}`, nil)

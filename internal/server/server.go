@@ -342,7 +342,7 @@ func (m *Main) startBackground(ctx context.Context, cfg config.Config) {
 		Receivers: m.Services.Receivers, Lease: cfg.Worker.Lease, Logger: m.Logger}
 	m.Services.Sinks.Logger = m.Logger
 	sealer := &audit.Sealer{Store: m.Services.AuditChain.Store, Logger: m.Logger}
-	for _, run := range []func(context.Context){w.Run, d.Run, sealer.Run, m.checkpointLoop, m.Services.Sinks.Run, m.sweepLoop, m.scanLoop} {
+	for _, run := range []func(context.Context){w.Run, d.Run, sealer.Run, m.checkpointLoop, m.Services.Sinks.Run, m.sweepLoop, m.scanLoop, m.metricsFlushLoop} {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
 	"github.com/enclave-ml/enclave/internal/config"
@@ -40,4 +41,25 @@ func newTrackingServices(svc *Services, db *sqlstore.DB, clock enclave.Clock, cf
 func (s *Services) MLflow() *mlflowapi.Server {
 	return &mlflowapi.Server{Tracking: s.Tracking, Registry: s.Registry, Identity: s.Identity, Authorizer: s.Access,
 		Audit: s.AuditReader, WriteGate: s.Sinks.WriteGate}
+}
+
+// metricsFlushLoop moves freshly logged metric values into the history
+// every second (on SQLite; a no-op elsewhere), so that the staging table
+// stays small. Reads of the history flush first, so none waits for this.
+func (m *Main) metricsFlushLoop(ctx context.Context) {
+	store := &sqlstore.TrackingStore{DB: m.DB}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// One last flush, so that a clean shutdown leaves nothing staged.
+			_, _ = store.FlushMetrics(context.WithoutCancel(ctx))
+			return
+		case <-tick.C:
+		}
+		if _, err := store.FlushMetrics(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.ErrorContext(ctx, "metric flush", "error", err)
+		}
+	}
 }

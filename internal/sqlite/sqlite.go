@@ -58,7 +58,7 @@ func (Driver) Open(ctx context.Context, u *url.URL) (*sql.DB, error) {
 		"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" +
 		// 32 MiB of page cache per connection (the default is 2 MB): tracking
 		// searches read tens of thousands of metric rows.
-		"&_pragma=cache_size(-32768)"
+		"&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(10000)&_pragma=temp_store(MEMORY)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

@@ -96,6 +96,12 @@ type DB struct {
 	Migrator Migrator
 	rebound  sync.Map // query → rebound query
 	stmts    sync.Map // query → *sql.Stmt
+	// writer, on an engine that serializes writers (SQLite), lets one
+	// transaction of this process in at a time: the others wait here, in
+	// order, and start the moment it ends, instead of polling the engine's
+	// lock with growing sleeps (SQLite's busy handler sleeps up to 100 ms
+	// at a time, which starves concurrent writers).
+	writer chan struct{}
 }
 
 var _ enclave.Transactor = (*DB)(nil)
@@ -117,7 +123,11 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{SQL: sdb, Dialect: d.Dialect(), Migrator: d.Migrator()}, nil
+	db := &DB{SQL: sdb, Dialect: d.Dialect(), Migrator: d.Migrator()}
+	if db.Dialect.LockForUpdate() == "" {
+		db.writer = make(chan struct{}, 1)
+	}
+	return db, nil
 }
 
 // Migrate applies pending schema migrations.
@@ -143,10 +153,29 @@ func (db *DB) Ping(ctx context.Context) error { return db.SQL.PingContext(ctx) }
 
 type txKey struct{}
 
+// writerWait is how long a transaction waits for the writer gate.
+const writerWait = 10 * time.Second
+
 // InTx implements enclave.Transactor. The error fn returns is returned as it is.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
+	}
+	if db.writer != nil {
+		// Bounded like the engine's busy timeout: past it the transaction
+		// goes on to the engine's own lock, so that a nested transaction
+		// started by mistake fails as it would without the gate instead of
+		// waiting for ever.
+		t := time.NewTimer(writerWait)
+		select {
+		case db.writer <- struct{}{}:
+			t.Stop()
+			defer func() { <-db.writer }()
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return db.translate(ctx.Err(), "begin transaction")
+		}
 	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {

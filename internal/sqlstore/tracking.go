@@ -39,10 +39,13 @@ func execVar(ctx context.Context, db *DB, q string, args ...any) (sql.Result, er
 	return db.q(ctx).ExecContext(ctx, db.Dialect.Rebind(q), args...)
 }
 
-// execRows runs a multi-row statement; small row counts (the common single
-// metric or tag) go through the statement cache.
+// execRows runs a multi-row statement. Small row counts (the common single
+// metric or tag) and round ones (batches of 50, 100… 500, as clients chunk
+// them) go through the statement cache: parsing a statement of hundreds of
+// placeholders costs more than running it. The cache stays bounded: at
+// most 14 sizes per statement.
 func execRows(ctx context.Context, db *DB, rows int, q string, args ...any) (sql.Result, error) {
-	if rows <= 4 {
+	if rows <= 4 || rows%50 == 0 && rows <= rowChunk {
 		return db.exec(ctx, q, args...)
 	}
 	return execVar(ctx, db, q, args...)
@@ -595,8 +598,8 @@ func (s *TrackingStore) logMetrics(ctx context.Context, runID string, ms []track
 				latest[m.Key] = l
 			}
 		}
-		_, err := execRows(ctx, s.DB, len(c), `INSERT INTO tracking_metrics (run_id, key, step, ts, value, is_nan, model_id, dataset_name,
-			dataset_digest) VALUES `+valuesSQL(width, len(c))+` ON CONFLICT DO NOTHING`, args...)
+		_, err := execRows(ctx, s.DB, len(c), `INSERT INTO `+s.metricsTable()+` (run_id, key, step, ts, value, is_nan, model_id, dataset_name,
+			dataset_digest) VALUES `+valuesSQL(width, len(c))+s.onConflict(), args...)
 		return err
 	})
 	if err != nil {
@@ -700,6 +703,9 @@ func insertParams(ctx context.Context, db *DB, table, ownerCol, owner string, ps
 // sharing a step and timestamp, since the next page starts after the group,
 // so it may hold a few more than limit values.
 func (s *TrackingStore) MetricHistory(ctx context.Context, runID, key string, afterStep, afterTimestamp int64, limit int) ([]tracking.Metric, error) {
+	if err := s.flushFirst(ctx); err != nil {
+		return nil, err
+	}
 	if limit <= 0 {
 		limit = tracking.MaxHistoryResults
 	}
@@ -937,6 +943,9 @@ func (s *TrackingStore) fillLoggedModels(ctx context.Context, ms []*tracking.Log
 	for _, m := range ms {
 		m.Params, m.Tags, m.Metrics = orEmpty(params[m.ID]), orEmpty(tags[m.ID]), []tracking.Metric{}
 	}
+	if err := s.flushFirst(ctx); err != nil {
+		return err
+	}
 	// model_id <> '' lets the engines use the partial index on model_id.
 	in, arg := inIDs(s.DB, "model_id", uniq(ids))
 	rows, err := s.DB.query(ctx, `SELECT model_id, run_id, key, value, is_nan, ts, step, dataset_name, dataset_digest
@@ -1090,4 +1099,68 @@ func (s *TrackingStore) ListArtifacts(ctx context.Context, root, dir string) ([]
 func (s *TrackingStore) DeleteArtifact(ctx context.Context, root, path string) error {
 	res, err := s.DB.exec(ctx, `DELETE FROM tracking_artifacts WHERE root = ? AND path = ?`, root, path)
 	return one(res, err, s.DB, "Artifact "+path)
+}
+
+// metricsTable is where logged values go first: on SQLite the staging
+// table (see FlushMetrics), elsewhere the history itself.
+func (s *TrackingStore) metricsTable() string {
+	if s.DB.writer != nil {
+		return "tracking_metrics_staged"
+	}
+	return "tracking_metrics"
+}
+
+func (s *TrackingStore) onConflict() string {
+	if s.DB.writer != nil {
+		return "" // the staging table keeps repeats; the flush drops them
+	}
+	return " ON CONFLICT DO NOTHING"
+}
+
+// FlushMetrics moves staged metric values into the history, in one
+// transaction, sorted by run and key so that each page of the history is
+// written once per flush; exact repeats (a client's retried batch) are
+// dropped. It returns how many staged values it moved. On engines without a
+// staging table it does nothing.
+func (s *TrackingStore) FlushMetrics(ctx context.Context) (int, error) {
+	if s.DB.writer == nil {
+		return 0, nil
+	}
+	var n int
+	err := s.DB.InTx(ctx, func(ctx context.Context) error {
+		var max sql.NullInt64
+		if err := s.DB.queryRow(ctx, `SELECT MAX(seq) FROM tracking_metrics_staged`).Scan(&max); err != nil || !max.Valid {
+			return err
+		}
+		res, err := s.DB.exec(ctx, `INSERT INTO tracking_metrics (run_id, key, step, ts, value, is_nan, model_id, dataset_name, dataset_digest)
+			SELECT run_id, key, step, ts, value, is_nan, model_id, dataset_name, dataset_digest FROM tracking_metrics_staged
+			WHERE seq <= ? ORDER BY run_id, key, step, ts ON CONFLICT DO NOTHING`, max.Int64)
+		if err != nil {
+			return err
+		}
+		if _, err := s.DB.exec(ctx, `DELETE FROM tracking_metrics_staged WHERE seq <= ?`, max.Int64); err != nil {
+			return err
+		}
+		moved, _ := res.RowsAffected()
+		n = int(moved)
+		return nil
+	})
+	return n, s.DB.translate(err, "flush metrics")
+}
+
+// flushFirst flushes staged values before a read of the history, so that
+// reads see every value logged.
+func (s *TrackingStore) flushFirst(ctx context.Context) error {
+	if s.DB.writer == nil {
+		return nil
+	}
+	var staged bool
+	if err := s.DB.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tracking_metrics_staged)`).Scan(&staged); err != nil {
+		return s.DB.translate(err, "staged metrics")
+	}
+	if !staged {
+		return nil
+	}
+	_, err := s.FlushMetrics(ctx)
+	return err
 }

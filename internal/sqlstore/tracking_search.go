@@ -546,6 +546,9 @@ const defaultLoggedModels = 100
 // logged with the model; a metric ordering uses its latest value (by
 // timestamp, then step), as MLflow's store does.
 func (s *TrackingStore) SearchLoggedModels(ctx context.Context, q tracking.LoggedModelSearch) ([]*tracking.LoggedModel, error) {
+	if err := s.flushFirst(ctx); err != nil {
+		return nil, err
+	}
 	exps := uniq(q.ExperimentIDs)
 	if len(exps) == 0 {
 		return []*tracking.LoggedModel{}, nil

@@ -80,7 +80,6 @@ CREATE TABLE tracking_latest_metrics (
     is_nan    BOOLEAN NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE INDEX tracking_latest_metrics_key ON tracking_latest_metrics (key, value);
 
 CREATE TABLE tracking_datasets (
     id            TEXT PRIMARY KEY,

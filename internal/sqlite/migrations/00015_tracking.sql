@@ -66,9 +66,27 @@ CREATE TABLE tracking_metrics (
     dataset_name   TEXT NOT NULL,
     dataset_digest TEXT NOT NULL,
     PRIMARY KEY (run_id, key, step, ts, value, is_nan)
-);
+) WITHOUT ROWID;
 -- The values logged with a logged model's ID (MLflow 3), which are few.
 CREATE INDEX tracking_metrics_model ON tracking_metrics (model_id) WHERE model_id <> '';
+
+-- Values just logged, in the order they arrived (SQLite only). A batch of
+-- 100 keys appends to a page or two here instead of dirtying a page per key
+-- of tracking_metrics, which is ordered by key for history reads; a flush
+-- moves them over in bulk (sorted, duplicates of a retried batch dropped)
+-- every second and before any read of tracking_metrics.
+CREATE TABLE tracking_metrics_staged (
+    seq            INTEGER PRIMARY KEY,
+    run_id         TEXT NOT NULL REFERENCES tracking_runs (id),
+    key            TEXT NOT NULL,
+    step           BIGINT NOT NULL,
+    ts             BIGINT NOT NULL,
+    value          DOUBLE PRECISION NOT NULL,
+    is_nan         BOOLEAN NOT NULL,
+    model_id       TEXT NOT NULL,
+    dataset_name   TEXT NOT NULL,
+    dataset_digest TEXT NOT NULL
+);
 
 -- The latest value per key: the greatest (step, timestamp, value).
 CREATE TABLE tracking_latest_metrics (
@@ -79,8 +97,7 @@ CREATE TABLE tracking_latest_metrics (
     value     DOUBLE PRECISION NOT NULL,
     is_nan    BOOLEAN NOT NULL,
     PRIMARY KEY (run_id, key)
-);
-CREATE INDEX tracking_latest_metrics_key ON tracking_latest_metrics (key, value);
+) WITHOUT ROWID;
 
 CREATE TABLE tracking_datasets (
     id            TEXT PRIMARY KEY,
@@ -226,6 +243,7 @@ DROP TABLE tracking_model_inputs;
 DROP TABLE tracking_inputs;
 DROP TABLE tracking_datasets;
 DROP TABLE tracking_latest_metrics;
+DROP TABLE tracking_metrics_staged;
 DROP TABLE tracking_metrics;
 DROP TABLE tracking_run_tags;
 DROP TABLE tracking_params;
