@@ -287,13 +287,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // authenticate resolves the bearer token (or a token given as the password
 // of HTTP Basic, as some clients send it) into an actor.
 func (s *Server) authenticate(r *http.Request) (context.Context, error) {
-	token := ""
-	h := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-		token = strings.TrimSpace(t)
-	} else if _, pw, ok := r.BasicAuth(); ok {
-		token = pw
-	}
+	token := RequestToken(r)
 	if token == "" {
 		return nil, enclave.Errorf(enclave.CodeUnauthenticated, "authentication required: send Authorization: Bearer <token>")
 	}
@@ -302,6 +296,19 @@ func (s *Server) authenticate(r *http.Request) (context.Context, error) {
 		return nil, err
 	}
 	return enclave.WithActor(r.Context(), actor), nil
+}
+
+// RequestToken is the secret a request authenticates with: a Bearer token,
+// or the password of HTTP Basic (as the mlflow client and some others send
+// it); "" when there is none.
+func RequestToken(r *http.Request) string {
+	if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	if _, pw, ok := r.BasicAuth(); ok {
+		return pw
+	}
+	return ""
 }
 
 // IdempotencyHeader is the header a client sets to make a POST safe to retry.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/enclave-ml/enclave/internal/enclave"
+	"github.com/enclave-ml/enclave/internal/tracking/search"
 )
 
 // args decodes a request's parameters into v: the JSON body of a POST,
@@ -255,3 +256,49 @@ func page(field string, n i64, def, max int) (int, error) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// searchIn is what every MLflow search takes: a filter, an order, a page
+// size and a page token.
+type searchIn struct {
+	Filter     str  `json:"filter"`
+	MaxResults i64  `json:"max_results"`
+	OrderBy    strs `json:"order_by"`
+	PageToken  str  `json:"page_token"`
+}
+
+// searchPage is a search request checked and parsed: the store is asked
+// for max+1 items from offset, to know whether another page follows.
+type searchPage struct {
+	max, offset int
+	filter      search.Filter
+	order       []search.OrderBy
+}
+
+// parse checks a search's page size against MLflow's default and limit
+// and parses its filter and order for entity e (order is skipped when
+// e's order does not come as text).
+func (in searchIn) parse(e search.Entity, def, limit int, textOrder bool) (searchPage, error) {
+	var p searchPage
+	var err error
+	if p.max, err = page("max_results", in.MaxResults, def, limit); err != nil {
+		return p, err
+	}
+	if p.offset, err = decodeToken(string(in.PageToken)); err != nil {
+		return p, err
+	}
+	if p.filter, err = search.Parse(e, string(in.Filter)); err != nil {
+		return p, err
+	}
+	if textOrder {
+		p.order, err = search.ParseOrderBy(e, in.OrderBy)
+	}
+	return p, err
+}
+
+// cut returns the page's items and the token of the next page, if any.
+func cut[T any](items []T, p searchPage) ([]T, string) {
+	if len(items) > p.max {
+		return items[:p.max], encodeToken(p.offset + p.max)
+	}
+	return items, ""
+}

@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/enclave-ml/enclave/internal/access"
-	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/registry"
 	"github.com/enclave-ml/enclave/internal/tracking"
 	"github.com/enclave-ml/enclave/internal/tracking/search"
@@ -186,32 +185,15 @@ func (s *Server) deleteModel(c *call) error {
 }
 
 func (s *Server) searchModels(c *call) error {
-	var in struct {
-		Filter     str  `json:"filter"`
-		MaxResults i64  `json:"max_results"`
-		OrderBy    strs `json:"order_by"`
-		PageToken  str  `json:"page_token"`
-	}
+	var in searchIn
 	if err := c.args(&in); err != nil {
 		return err
 	}
-	max, err := page("max_results", in.MaxResults, registry.DefaultSearchLimit, registry.MaxSearchLimit)
+	p, err := in.parse(search.RegisteredModels, registry.DefaultSearchLimit, registry.MaxSearchLimit, true)
 	if err != nil {
 		return err
 	}
-	offset, err := decodeToken(string(in.PageToken))
-	if err != nil {
-		return err
-	}
-	f, err := search.Parse(search.RegisteredModels, string(in.Filter))
-	if err != nil {
-		return err
-	}
-	ob, err := search.ParseOrderBy(search.RegisteredModels, in.OrderBy)
-	if err != nil {
-		return err
-	}
-	ms, err := s.Registry.SearchModels(c.ctx, c.zone, c.project, registry.ModelSearch{Filter: f, OrderBy: ob, Max: max + 1, Offset: offset})
+	ms, err := s.Registry.SearchModels(c.ctx, c.zone, c.project, registry.ModelSearch{Filter: p.filter, OrderBy: p.order, Max: p.max + 1, Offset: p.offset})
 	if err != nil {
 		return err
 	}
@@ -219,9 +201,7 @@ func (s *Server) searchModels(c *call) error {
 		Models []modelOut `json:"registered_models,omitempty"`
 		Next   string     `json:"next_page_token,omitempty"`
 	}{}
-	if len(ms) > max {
-		ms, out.Next = ms[:max], encodeToken(offset+max)
-	}
+	ms, out.Next = cut(ms, p)
 	for _, m := range ms {
 		out.Models = append(out.Models, modelJSON(m))
 	}
@@ -443,32 +423,15 @@ func (s *Server) deleteVersion(c *call) error {
 }
 
 func (s *Server) searchVersions(c *call) error {
-	var in struct {
-		Filter     str  `json:"filter"`
-		MaxResults i64  `json:"max_results"`
-		OrderBy    strs `json:"order_by"`
-		PageToken  str  `json:"page_token"`
-	}
+	var in searchIn
 	if err := c.args(&in); err != nil {
 		return err
 	}
-	max, err := page("max_results", in.MaxResults, 10000, 200000)
+	p, err := in.parse(search.ModelVersions, 10000, 200000, true)
 	if err != nil {
 		return err
 	}
-	offset, err := decodeToken(string(in.PageToken))
-	if err != nil {
-		return err
-	}
-	f, err := search.Parse(search.ModelVersions, string(in.Filter))
-	if err != nil {
-		return err
-	}
-	ob, err := search.ParseOrderBy(search.ModelVersions, in.OrderBy)
-	if err != nil {
-		return err
-	}
-	vs, err := s.Registry.SearchVersions(c.ctx, c.zone, c.project, registry.VersionSearch{Filter: f, OrderBy: ob, Max: max + 1, Offset: offset})
+	vs, err := s.Registry.SearchVersions(c.ctx, c.zone, c.project, registry.VersionSearch{Filter: p.filter, OrderBy: p.order, Max: p.max + 1, Offset: p.offset})
 	if err != nil {
 		return err
 	}
@@ -476,9 +439,7 @@ func (s *Server) searchVersions(c *call) error {
 		Versions []versionOut `json:"model_versions,omitempty"`
 		Next     string       `json:"next_page_token,omitempty"`
 	}{}
-	if len(vs) > max {
-		vs, out.Next = vs[:max], encodeToken(offset+max)
-	}
+	vs, out.Next = cut(vs, p)
 	for _, v := range vs {
 		out.Versions = append(out.Versions, versionJSON(v))
 	}
@@ -518,5 +479,3 @@ func (s *Server) versionTag(del bool) func(c *call) error {
 		return s.logged(c, s.Registry.SetVersionTag(c.ctx, c.zone, c.project, string(in.Name), n, tracking.KeyVal{Key: string(in.Key), Value: string(in.Value)}, del))
 	}
 }
-
-var _ = enclave.CodeNotFound

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/enclave-ml/enclave/internal/access"
+	"github.com/enclave-ml/enclave/internal/api"
 	"github.com/enclave-ml/enclave/internal/audit"
 	"github.com/enclave-ml/enclave/internal/enclave"
 	"github.com/enclave-ml/enclave/internal/registry"
@@ -270,13 +271,7 @@ func (s *Server) serve(c *call, rt *route) error {
 // authenticate resolves a Bearer token, or a token sent as the password of
 // HTTP Basic (MLFLOW_TRACKING_USERNAME/PASSWORD), into an actor.
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (context.Context, error) {
-	token := ""
-	h := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-		token = strings.TrimSpace(t)
-	} else if _, pw, ok := r.BasicAuth(); ok {
-		token = pw
-	}
+	token := api.RequestToken(r)
 	if token == "" {
 		return nil, enclave.Errorf(enclave.CodeUnauthenticated, "authentication required: set MLFLOW_TRACKING_TOKEN to an Enclave token")
 	}

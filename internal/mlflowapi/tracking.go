@@ -2,7 +2,6 @@ package mlflowapi
 
 import (
 	"math"
-	"net/http"
 	"strings"
 
 	"github.com/enclave-ml/enclave/internal/access"
@@ -306,20 +305,13 @@ func viewType(v string) (string, error) {
 
 func (s *Server) searchExperiments(c *call) error {
 	var in struct {
-		MaxResults i64  `json:"max_results"`
-		PageToken  str  `json:"page_token"`
-		Filter     str  `json:"filter"`
-		OrderBy    strs `json:"order_by"`
-		ViewType   str  `json:"view_type"`
+		searchIn
+		ViewType str `json:"view_type"`
 	}
 	if err := c.args(&in); err != nil {
 		return err
 	}
-	max, err := page("max_results", in.MaxResults, tracking.DefaultSearchResults, tracking.MaxSearchResults)
-	if err != nil {
-		return err
-	}
-	offset, err := decodeToken(string(in.PageToken))
+	p, err := in.parse(search.Experiments, tracking.DefaultSearchResults, tracking.MaxSearchResults, true)
 	if err != nil {
 		return err
 	}
@@ -327,15 +319,8 @@ func (s *Server) searchExperiments(c *call) error {
 	if err != nil {
 		return err
 	}
-	f, err := search.Parse(search.Experiments, string(in.Filter))
-	if err != nil {
-		return err
-	}
-	ob, err := search.ParseOrderBy(search.Experiments, in.OrderBy)
-	if err != nil {
-		return err
-	}
-	es, err := s.Tracking.SearchExperiments(c.ctx, c.zone, c.project, tracking.ExperimentSearch{Filter: f, OrderBy: ob, ViewType: vt, Max: max + 1, Offset: offset})
+	es, err := s.Tracking.SearchExperiments(c.ctx, c.zone, c.project, tracking.ExperimentSearch{Filter: p.filter, OrderBy: p.order,
+		ViewType: vt, Max: p.max + 1, Offset: p.offset})
 	if err != nil {
 		return err
 	}
@@ -343,9 +328,7 @@ func (s *Server) searchExperiments(c *call) error {
 		Experiments []experimentOut `json:"experiments"`
 		Next        string          `json:"next_page_token,omitempty"`
 	}{Experiments: []experimentOut{}}
-	if len(es) > max {
-		es, out.Next = es[:max], encodeToken(offset+max)
-	}
+	es, out.Next = cut(es, p)
 	for _, e := range es {
 		out.Experiments = append(out.Experiments, experimentJSON(e))
 	}
@@ -745,21 +728,14 @@ func (s *Server) logModelHistory(c *call) error {
 
 func (s *Server) searchRuns(c *call) error {
 	var in struct {
+		searchIn
 		ExperimentIDs strs `json:"experiment_ids"`
-		Filter        str  `json:"filter"`
 		RunViewType   str  `json:"run_view_type"`
-		MaxResults    i64  `json:"max_results"`
-		OrderBy       strs `json:"order_by"`
-		PageToken     str  `json:"page_token"`
 	}
 	if err := c.args(&in); err != nil {
 		return err
 	}
-	max, err := page("max_results", in.MaxResults, tracking.DefaultSearchResults, tracking.MaxSearchResults)
-	if err != nil {
-		return err
-	}
-	offset, err := decodeToken(string(in.PageToken))
+	p, err := in.parse(search.Runs, tracking.DefaultSearchResults, tracking.MaxSearchResults, true)
 	if err != nil {
 		return err
 	}
@@ -767,16 +743,8 @@ func (s *Server) searchRuns(c *call) error {
 	if err != nil {
 		return err
 	}
-	f, err := search.Parse(search.Runs, string(in.Filter))
-	if err != nil {
-		return err
-	}
-	ob, err := search.ParseOrderBy(search.Runs, in.OrderBy)
-	if err != nil {
-		return err
-	}
-	rs, err := s.Tracking.SearchRuns(c.ctx, c.zone, c.project, tracking.RunSearch{ExperimentIDs: in.ExperimentIDs, Filter: f,
-		ViewType: vt, OrderBy: ob, Max: max + 1, Offset: offset})
+	rs, err := s.Tracking.SearchRuns(c.ctx, c.zone, c.project, tracking.RunSearch{ExperimentIDs: in.ExperimentIDs, Filter: p.filter,
+		ViewType: vt, OrderBy: p.order, Max: p.max + 1, Offset: p.offset})
 	if err != nil {
 		return err
 	}
@@ -784,9 +752,7 @@ func (s *Server) searchRuns(c *call) error {
 		Runs []*runOut `json:"runs,omitempty"`
 		Next string    `json:"next_page_token,omitempty"`
 	}{}
-	if len(rs) > max {
-		rs, out.Next = rs[:max], encodeToken(offset+max)
-	}
+	rs, out.Next = cut(rs, p)
 	for _, r := range rs {
 		out.Runs = append(out.Runs, runJSON(r))
 	}
@@ -997,28 +963,19 @@ func (s *Server) searchLoggedModels(c *call) error {
 	if err := c.args(&in); err != nil {
 		return err
 	}
-	max, err := page("max_results", in.MaxResults, 100, tracking.MaxSearchResults)
+	p, err := searchIn{Filter: in.Filter, MaxResults: in.MaxResults, PageToken: in.PageToken}.parse(search.LoggedModels, 100, tracking.MaxSearchResults, false)
 	if err != nil {
 		return err
 	}
-	offset, err := decodeToken(string(in.PageToken))
-	if err != nil {
-		return err
-	}
-	f, err := search.Parse(search.LoggedModels, string(in.Filter))
-	if err != nil {
-		return err
-	}
-	var ob []search.OrderBy
 	for _, o := range in.OrderBy {
 		o, err := search.ParseLoggedModelOrderBy(string(o.FieldName), o.Ascending == nil || bool(*o.Ascending))
 		if err != nil {
 			return err
 		}
-		ob = append(ob, o)
+		p.order = append(p.order, o)
 	}
 	ms, err := s.Tracking.SearchLoggedModels(c.ctx, c.zone, c.project, tracking.LoggedModelSearch{ExperimentIDs: in.ExperimentIDs,
-		Filter: f, OrderBy: ob, Max: max + 1, Offset: offset})
+		Filter: p.filter, OrderBy: p.order, Max: p.max + 1, Offset: p.offset})
 	if err != nil {
 		return err
 	}
@@ -1026,13 +983,9 @@ func (s *Server) searchLoggedModels(c *call) error {
 		Models []*loggedModelOut `json:"models,omitempty"`
 		Next   string            `json:"next_page_token,omitempty"`
 	}{}
-	if len(ms) > max {
-		ms, out.Next = ms[:max], encodeToken(offset+max)
-	}
+	ms, out.Next = cut(ms, p)
 	for _, m := range ms {
 		out.Models = append(out.Models, loggedModelJSON(m))
 	}
 	return c.ok(out)
 }
-
-var _ = http.MethodGet
