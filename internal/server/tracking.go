@@ -54,11 +54,11 @@ func (m *Main) metricsFlushLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			// One last flush, so that a clean shutdown leaves nothing staged.
-			_, _ = store.FlushMetrics(context.WithoutCancel(ctx))
+			_ = store.FlushStaged(context.WithoutCancel(ctx))
 			return
 		case <-tick.C:
 		}
-		if _, err := store.FlushMetrics(ctx); err != nil && ctx.Err() == nil {
+		if err := store.FlushStaged(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.ErrorContext(ctx, "metric flush", "error", err)
 		}
 	}

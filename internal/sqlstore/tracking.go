@@ -1148,6 +1148,10 @@ func (s *TrackingStore) FlushMetrics(ctx context.Context) (int, error) {
 	return n, s.DB.translate(err, "flush metrics")
 }
 
+// FlushStaged flushes staged values if there are any, without taking the
+// write lock when there are none (an idle server's flush loop).
+func (s *TrackingStore) FlushStaged(ctx context.Context) error { return s.flushFirst(ctx) }
+
 // flushFirst flushes staged values before a read of the history, so that
 // reads see every value logged.
 func (s *TrackingStore) flushFirst(ctx context.Context) error {
