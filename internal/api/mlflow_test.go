@@ -329,3 +329,133 @@ func TestMLflow(t *testing.T) {
 		}
 	})
 }
+
+// TestMLflowLifecycle drives the changes the compatibility scripts do not
+// make: tags of experiments, runs, registered models, versions and logged
+// models set and deleted; renames; deletes and restores; each audited.
+func TestMLflowLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		m := newMLflowEnv(t, db)
+		step := 0
+		// ok calls as the data scientist and checks the one audit record.
+		ok := func(method, path, body, event string, v any) {
+			t.Helper()
+			step++
+			id := fmt.Sprint("mllife-", step)
+			r := m.ml(method, "onc", path, body, withID(m.asSci, id))
+			if r.status != 200 {
+				t.Fatalf("%s %s %s: %d %s", method, path, body, r.status, r.body)
+			}
+			if v != nil {
+				r.json(t, v)
+			}
+			if ev := m.events(id); event != "" && (len(ev) != 1 || ev[0] != event) {
+				t.Fatalf("%s %s: audit %v, want %s", method, path, ev, event)
+			}
+		}
+		get := func(path string) string {
+			t.Helper()
+			r := m.ml("GET", "onc", path, "", m.asSci)
+			if r.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+			return string(r.body)
+		}
+		var exp struct {
+			ID string `json:"experiment_id"`
+		}
+		ok("POST", "/api/2.0/mlflow/experiments/create", `{"name":"life","tags":[{"key":"team","value":"onc"}]}`, "tracking.experiment.create", &exp)
+		e := `"experiment_id":"` + exp.ID + `"`
+		ok("POST", "/api/2.0/mlflow/experiments/set-experiment-tag", `{`+e+`,"key":"stage","value":"dev"}`, "tracking.experiment.tag.set", nil)
+		ok("POST", "/api/2.0/mlflow/experiments/delete-experiment-tag", `{`+e+`,"key":"team"}`, "tracking.experiment.tag.delete", nil)
+		ok("POST", "/api/2.0/mlflow/experiments/update", `{`+e+`,"new_name":"life-2"}`, "tracking.experiment.update", nil)
+		if b := get("/api/2.0/mlflow/experiments/get?experiment_id=" + exp.ID); !strings.Contains(b, `"name":"life-2"`) ||
+			!strings.Contains(b, `"key":"stage"`) || strings.Contains(b, `"key":"team"`) {
+			t.Fatalf("experiment after tag and rename: %s", b)
+		}
+
+		var run struct {
+			Run struct {
+				Info struct {
+					RunID string `json:"run_id"`
+				} `json:"info"`
+			} `json:"run"`
+		}
+		ok("POST", "/api/2.0/mlflow/runs/create", `{`+e+`}`, "tracking.run.create", &run)
+		id := run.Run.Info.RunID
+		ok("POST", "/api/2.0/mlflow/runs/set-tag", `{"run_id":"`+id+`","key":"note","value":"x"}`, "tracking.run.log", nil)
+		ok("POST", "/api/2.0/mlflow/runs/delete-tag", `{"run_id":"`+id+`","key":"note"}`, "tracking.run.tag.delete", nil)
+		if b := get("/api/2.0/mlflow/runs/get?run_id=" + id); strings.Contains(b, `"key":"note"`) {
+			t.Fatalf("tag not deleted: %s", b)
+		}
+		ok("POST", "/api/2.0/mlflow/runs/update", `{"run_id":"`+id+`","status":"FINISHED","end_time":5,"run_name":"renamed"}`, "tracking.run.update", nil)
+		ok("POST", "/api/2.0/mlflow/runs/delete", `{"run_id":"`+id+`"}`, "tracking.run.delete", nil)
+		m.mlErr("POST", "onc", "/api/2.0/mlflow/runs/log-metric", `{"run_id":"`+id+`","key":"k","value":1,"timestamp":1}`, m.asSci, 400, "INVALID_STATE")
+		search := func(view string) string {
+			r := m.ml("POST", "onc", "/api/2.0/mlflow/runs/search", `{"experiment_ids":["`+exp.ID+`"],"run_view_type":"`+view+`"}`, m.asSci)
+			return string(r.body)
+		}
+		if strings.Contains(search("ACTIVE_ONLY"), id) || !strings.Contains(search("DELETED_ONLY"), id) {
+			t.Fatalf("a deleted run: active %s deleted %s", search("ACTIVE_ONLY"), search("DELETED_ONLY"))
+		}
+		ok("POST", "/api/2.0/mlflow/runs/restore", `{"run_id":"`+id+`"}`, "tracking.run.restore", nil)
+		if b := get("/api/2.0/mlflow/runs/get?run_id=" + id); !strings.Contains(b, `"status":"FINISHED"`) || !strings.Contains(b, `"run_name":"renamed"`) ||
+			!strings.Contains(b, `"lifecycle_stage":"active"`) {
+			t.Fatalf("run after update and restore: %s", b)
+		}
+
+		var lm struct {
+			Model struct {
+				Info struct {
+					ModelID string `json:"model_id"`
+				} `json:"info"`
+			} `json:"model"`
+		}
+		ok("POST", "/api/2.0/mlflow/logged-models", `{`+e+`,"name":"m","source_run_id":"`+id+`"}`, "tracking.model.create", &lm)
+		mid := lm.Model.Info.ModelID
+		ok("POST", "/api/2.0/mlflow/logged-models/"+mid+"/params", `{"params":[{"key":"depth","value":"3"}]}`, "tracking.model.params", nil)
+		ok("PATCH", "/api/2.0/mlflow/logged-models/"+mid+"/tags", `{"tags":[{"key":"a","value":"1"},{"key":"b","value":"2"}]}`, "tracking.model.tag.set", nil)
+		ok("DELETE", "/api/2.0/mlflow/logged-models/"+mid+"/tags/a", "", "tracking.model.tag.delete", nil)
+		if b := get("/api/2.0/mlflow/logged-models/" + mid); !strings.Contains(b, `"key":"depth"`) || strings.Contains(b, `"key":"a"`) || !strings.Contains(b, `"key":"b"`) {
+			t.Fatalf("logged model params and tags: %s", b)
+		}
+
+		ok("POST", "/api/2.0/mlflow/registered-models/create", `{"name":"churn","tags":[{"key":"owner","value":"sam"}]}`, "registry.model.create", nil)
+		ok("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"churn","source":"models:/`+mid+`"}`, "registry.version.create", nil)
+		ok("POST", "/api/2.0/mlflow/registered-models/set-tag", `{"name":"churn","key":"domain","value":"retention"}`, "registry.model.tag.set", nil)
+		ok("DELETE", "/api/2.0/mlflow/registered-models/delete-tag", `{"name":"churn","key":"owner"}`, "registry.model.tag.delete", nil)
+		ok("PATCH", "/api/2.0/mlflow/registered-models/update", `{"name":"churn","description":"who leaves"}`, "registry.model.update", nil)
+		ok("POST", "/api/2.0/mlflow/model-versions/set-tag", `{"name":"churn","version":"1","key":"validated","value":"yes"}`, "registry.version.tag.set", nil)
+		ok("PATCH", "/api/2.0/mlflow/model-versions/update", `{"name":"churn","version":"1","description":"first"}`, "registry.version.update", nil)
+		ok("POST", "/api/2.0/mlflow/registered-models/rename", `{"name":"churn","new_name":"churn-2"}`, "registry.model.rename", nil)
+		b := get("/api/2.0/mlflow/registered-models/get?name=churn-2")
+		if !strings.Contains(b, `"key":"domain"`) || strings.Contains(b, `"key":"owner"`) || !strings.Contains(b, `"description":"who leaves"`) {
+			t.Fatalf("registered model after tags, update and rename: %s", b)
+		}
+		if b := get("/api/2.0/mlflow/model-versions/get?name=churn-2&version=1"); !strings.Contains(b, `"key":"validated"`) || !strings.Contains(b, `"description":"first"`) {
+			t.Fatalf("version after tag and update: %s", b)
+		}
+		if b := get("/api/2.0/mlflow/model-versions/get-download-uri?name=churn-2&version=1"); !strings.Contains(b, "/models/"+mid+"/artifacts") {
+			t.Fatalf("download URI: %s", b)
+		}
+		ok("DELETE", "/api/2.0/mlflow/model-versions/delete-tag", `{"name":"churn-2","version":"1","key":"validated"}`, "registry.version.tag.delete", nil)
+		ok("DELETE", "/api/2.0/mlflow/model-versions/delete", `{"name":"churn-2","version":"1"}`, "registry.version.delete", nil)
+		m.mlErr("GET", "onc", "/api/2.0/mlflow/model-versions/get?name=churn-2&version=1", "", m.asSci, 404, "RESOURCE_DOES_NOT_EXIST")
+		ok("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"churn-2","source":"models:/`+mid+`"}`, "registry.version.create", nil)
+		if b := get("/api/2.0/mlflow/model-versions/get?name=churn-2&version=2"); !strings.Contains(b, `"version":"2"`) {
+			t.Fatalf("a version number was reused: %s", b)
+		}
+		ok("DELETE", "/api/2.0/mlflow/registered-models/delete", `{"name":"churn-2"}`, "registry.model.delete", nil)
+		m.mlErr("GET", "onc", "/api/2.0/mlflow/registered-models/get?name=churn-2", "", m.asSci, 404, "RESOURCE_DOES_NOT_EXIST")
+		ok("DELETE", "/api/2.0/mlflow/logged-models/"+mid, "", "tracking.model.delete", nil)
+
+		ok("POST", "/api/2.0/mlflow/experiments/delete", `{`+e+`}`, "tracking.experiment.delete", nil)
+		m.mlErr("POST", "onc", "/api/2.0/mlflow/runs/create", `{`+e+`}`, m.asSci, 400, "INVALID_STATE")
+		ok("POST", "/api/2.0/mlflow/experiments/restore", `{`+e+`}`, "tracking.experiment.restore", nil)
+		// The default experiment "0" is the project's own, made on first use.
+		ok("POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"0"}`, "", nil)
+		if b := get("/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default"); !strings.Contains(b, `"name":"Default"`) {
+			t.Fatalf("default experiment: %s", b)
+		}
+	})
+}
