@@ -555,27 +555,13 @@ func (s *Server) logged(c *call, err error) error {
 	return c.ok(nil)
 }
 
-func (s *Server) logParam(c *call) error {
-	var in struct {
-		RunID   str `json:"run_id"`
-		RunUUID str `json:"run_uuid"`
-		Key     str `json:"key"`
-		Value   str `json:"value"`
-	}
-	if err := c.args(&in); err != nil {
-		return err
-	}
-	id, err := runID(in.RunID, in.RunUUID)
-	if err != nil {
-		return err
-	}
-	if err := required("key", string(in.Key)); err != nil {
-		return err
-	}
-	return s.logged(c, s.Tracking.LogBatch(c.ctx, c.zone, c.project, id, tracking.Batch{Params: []tracking.KeyVal{{Key: string(in.Key), Value: string(in.Value)}}}))
-}
+// logParam is runs/log-parameter, setTag runs/set-tag: one key and value,
+// written as a batch of one.
+func (s *Server) logParam(c *call) error { return s.logKeyValue(c, false) }
 
-func (s *Server) setTag(c *call) error {
+func (s *Server) setTag(c *call) error { return s.logKeyValue(c, true) }
+
+func (s *Server) logKeyValue(c *call, tag bool) error {
 	var in struct {
 		RunID   str `json:"run_id"`
 		RunUUID str `json:"run_uuid"`
@@ -592,7 +578,12 @@ func (s *Server) setTag(c *call) error {
 	if err := required("key", string(in.Key)); err != nil {
 		return err
 	}
-	return s.logged(c, s.Tracking.LogBatch(c.ctx, c.zone, c.project, id, tracking.Batch{Tags: []tracking.KeyVal{{Key: string(in.Key), Value: string(in.Value)}}}))
+	kv := []tracking.KeyVal{{Key: string(in.Key), Value: string(in.Value)}}
+	b := tracking.Batch{Params: kv}
+	if tag {
+		b = tracking.Batch{Tags: kv}
+	}
+	return s.logged(c, s.Tracking.LogBatch(c.ctx, c.zone, c.project, id, b))
 }
 
 func (s *Server) deleteTag(c *call) error {
