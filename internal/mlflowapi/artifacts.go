@@ -149,19 +149,7 @@ func (s *Server) listRunArtifacts(c *call) error {
 	if err != nil {
 		return err
 	}
-	rel, err := tracking.CleanArtifactPath("path", string(in.Path))
-	if err != nil {
-		return err
-	}
-	root, _, err := s.resolve(c, strings.TrimPrefix(r.Info.ArtifactURI, "mlflow-artifacts:"))
-	if err != nil {
-		return err
-	}
-	as, err := s.Tracking.ListArtifacts(c.ctx, root, rel)
-	if err != nil {
-		return err
-	}
-	return c.ok(map[string]any{"root_uri": r.Info.ArtifactURI, "files": files(as, func(p string) string { return p })})
+	return s.listUnder(c, r.Info.ArtifactURI, "path", string(in.Path))
 }
 
 func (s *Server) listModelArtifacts(c *call, id string) error {
@@ -175,11 +163,17 @@ func (s *Server) listModelArtifacts(c *call, id string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := tracking.CleanArtifactPath("artifact_directory_path", string(in.Dir))
+	return s.listUnder(c, m.ArtifactLocation, "artifact_directory_path", string(in.Dir))
+}
+
+// listUnder lists a directory below a run's or model's artifact location,
+// with paths relative to that location.
+func (s *Server) listUnder(c *call, location, field, dir string) error {
+	rel, err := tracking.CleanArtifactPath(field, dir)
 	if err != nil {
 		return err
 	}
-	root, _, err := s.resolve(c, strings.TrimPrefix(m.ArtifactLocation, "mlflow-artifacts:"))
+	root, _, err := s.resolve(c, strings.TrimPrefix(location, "mlflow-artifacts:"))
 	if err != nil {
 		return err
 	}
@@ -187,7 +181,7 @@ func (s *Server) listModelArtifacts(c *call, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.ok(map[string]any{"root_uri": m.ArtifactLocation, "files": files(as, func(p string) string { return p })})
+	return c.ok(map[string]any{"root_uri": location, "files": files(as, func(p string) string { return p })})
 }
 
 // multipartTarget is where a multipart upload writes: the directory in the
