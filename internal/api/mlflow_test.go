@@ -420,6 +420,23 @@ func TestMLflowLifecycle(t *testing.T) {
 			t.Fatalf("logged model params and tags: %s", b)
 		}
 
+		for _, f := range []string{"run/a.txt", "run/sub/b.txt"} {
+			ok("PUT", "/api/2.0/mlflow-artifacts/artifacts/"+exp.ID+"/"+id+"/artifacts/"+f, "x", "tracking.artifact.write", nil)
+		}
+		ok("PUT", "/api/2.0/mlflow-artifacts/artifacts/"+exp.ID+"/models/"+mid+"/artifacts/MLmodel", "y", "tracking.artifact.write", nil)
+		if b := get("/api/2.0/mlflow/artifacts/list?run_id=" + id + "&path=run"); !strings.Contains(b, `"path":"run/a.txt","is_dir":false,"file_size":1`) ||
+			!strings.Contains(b, `"path":"run/sub","is_dir":true`) {
+			t.Fatalf("artifacts/list: %s", b)
+		}
+		if b := get("/api/2.0/mlflow/logged-models/" + mid + "/artifacts/directories"); !strings.Contains(b, `"path":"MLmodel"`) {
+			t.Fatalf("logged model directories: %s", b)
+		}
+		m.mlErr("GET", "onc", "/api/2.0/mlflow/artifacts/list?run_id="+id+"&path=../x", "", m.asSci, 400, "INVALID_PARAMETER_VALUE")
+		ok("DELETE", "/api/2.0/mlflow-artifacts/artifacts/"+exp.ID+"/"+id+"/artifacts/run/sub", "", "tracking.artifact.delete", nil)
+		if b := get("/api/2.0/mlflow/artifacts/list?run_id=" + id + "&path=run"); strings.Contains(b, "sub") {
+			t.Fatalf("directory not deleted: %s", b)
+		}
+
 		ok("POST", "/api/2.0/mlflow/registered-models/create", `{"name":"churn","tags":[{"key":"owner","value":"sam"}]}`, "registry.model.create", nil)
 		ok("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"churn","source":"models:/`+mid+`"}`, "registry.version.create", nil)
 		ok("POST", "/api/2.0/mlflow/registered-models/set-tag", `{"name":"churn","key":"domain","value":"retention"}`, "registry.model.tag.set", nil)
